@@ -1,0 +1,271 @@
+package bar
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrInvalid is wrapped by every error that means the record itself is bad (and will never succeed on retry).
+var ErrInvalid = errors.New("invalid bar")
+
+// InvalidError says why a record was rejected.
+type InvalidError struct {
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return "invalid bar: " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// MaxSymbolLen bounds a symbol; real ones are far shorter.
+const MaxSymbolLen = 32
+
+// field bits, for the raw bar's known keys.
+const (
+	fSymbol = 1 << iota
+	fOpen
+	fHigh
+	fLow
+	fClose
+	fVolume
+	fTimestamp
+)
+
+// DecodeRaw parses and validates one raw-topic record. Every rejection is an *InvalidError naming the field and
+// the rule; unknown fields are ignored.
+func DecodeRaw(data []byte) (Raw, error) {
+	var r Raw
+	var seen int
+	s := scanner{data: data}
+	s.skipSpace()
+	if !s.consume('{') {
+		return r, invalid("not a JSON object")
+	}
+	s.skipSpace()
+	if !s.consume('}') {
+		for {
+			s.skipSpace()
+			key, err := s.readString()
+			if err != nil {
+				return r, invalid("malformed JSON: %v", err)
+			}
+			s.skipSpace()
+			if !s.consume(':') {
+				return r, invalid("malformed JSON: expected ':' at offset %d", s.pos)
+			}
+			s.skipSpace()
+			if err := r.setField(&s, key, &seen); err != nil {
+				return r, err
+			}
+			s.skipSpace()
+			if s.consume(',') {
+				continue
+			}
+			if s.consume('}') {
+				break
+			}
+			return r, invalid("malformed JSON: expected ',' or '}' at offset %d", s.pos)
+		}
+	}
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return r, invalid("malformed JSON: trailing data at offset %d", s.pos)
+	}
+	if err := r.check(seen); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func (r *Raw) setField(s *scanner, key []byte, seen *int) error {
+	switch string(key) {
+	case "symbol":
+		*seen |= fSymbol
+		if s.peek() != '"' {
+			if err := s.skipValue(); err != nil {
+				return invalid("malformed JSON: %v", err)
+			}
+			return invalid("symbol: not a string")
+		}
+		v, err := s.readString()
+		if err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+		r.Symbol = string(v)
+		return nil
+	case "open":
+		*seen |= fOpen
+		return s.readNumber("open", &r.Open, nil)
+	case "high":
+		*seen |= fHigh
+		return s.readNumber("high", &r.High, nil)
+	case "low":
+		*seen |= fLow
+		return s.readNumber("low", &r.Low, nil)
+	case "close":
+		*seen |= fClose
+		return s.readNumber("close", &r.Close, nil)
+	case "volume":
+		*seen |= fVolume
+		return s.readNumber("volume", &r.Volume, nil)
+	case "trade_count":
+		return s.readNumber("trade_count", &r.TradeCount, &r.HasTradeCount)
+	case "vwap":
+		return s.readNumber("vwap", &r.VWAP, &r.HasVWAP)
+	case "timestamp":
+		*seen |= fTimestamp
+		if s.peek() != '"' {
+			if err := s.skipValue(); err != nil {
+				return invalid("malformed JSON: %v", err)
+			}
+			return invalid("timestamp: not a string")
+		}
+		v, err := s.readString()
+		if err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+		t, err := ParseTimestamp(v)
+		if err != nil {
+			return invalid("timestamp: %v", err)
+		}
+		r.Time = t
+		return nil
+	default:
+		if err := s.skipValue(); err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+		return nil
+	}
+}
+
+// check applies the rules that need the whole record.
+func (r *Raw) check(seen int) error {
+	for _, f := range [...]struct {
+		bit  int
+		name string
+	}{{fSymbol, "symbol"}, {fOpen, "open"}, {fHigh, "high"}, {fLow, "low"}, {fClose, "close"}, {fVolume, "volume"}, {fTimestamp, "timestamp"}} {
+		if seen&f.bit == 0 {
+			return invalid("%s: missing", f.name)
+		}
+	}
+	return r.Validate()
+}
+
+// Validate checks a Raw built in code against the same rules DecodeRaw applies.
+func (r *Raw) Validate() error {
+	if err := ValidateSymbol(r.Symbol); err != nil {
+		return err
+	}
+	for _, f := range [...]struct {
+		name string
+		v    float64
+	}{{"open", r.Open}, {"high", r.High}, {"low", r.Low}, {"close", r.Close}, {"volume", r.Volume}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return invalid("%s: not a finite number", f.name)
+		}
+		if f.v < 0 {
+			return invalid("%s: negative (%v)", f.name, f.v)
+		}
+	}
+	if r.Close <= 0 {
+		return invalid("close: must be > 0 (got %v)", r.Close)
+	}
+	if r.High < r.Low {
+		return invalid("high %v is below low %v", r.High, r.Low)
+	}
+	if r.HasTradeCount && (math.IsNaN(r.TradeCount) || math.IsInf(r.TradeCount, 0) || r.TradeCount < 0) {
+		return invalid("trade_count: must be a non-negative number (got %v)", r.TradeCount)
+	}
+	if r.HasVWAP && (math.IsNaN(r.VWAP) || math.IsInf(r.VWAP, 0) || r.VWAP < 0) {
+		return invalid("vwap: must be a non-negative number (got %v)", r.VWAP)
+	}
+	if r.Time.IsZero() {
+		return invalid("timestamp: missing")
+	}
+	return nil
+}
+
+// ValidateSymbol accepts 1 to MaxSymbolLen printable ASCII characters other than space, quote and backslash
+// (AMZN, BRK.B, BTC/USD), so a symbol is always safe as a Kafka key, an index name part and a log field.
+func ValidateSymbol(sym string) error {
+	if sym == "" {
+		return invalid("symbol: missing or empty")
+	}
+	if len(sym) > MaxSymbolLen {
+		return invalid("symbol: longer than %d characters", MaxSymbolLen)
+	}
+	for i := 0; i < len(sym); i++ {
+		c := sym[i]
+		if c <= ' ' || c > '~' || c == '"' || c == '\\' {
+			return invalid("symbol: %q has a character that is not printable ASCII", sym)
+		}
+	}
+	return nil
+}
+
+// ParseTimestamp accepts a bar start time as `YYYY-MM-DD HH:MM:SS` (UTC, optionally with a fraction) or RFC 3339,
+// and returns it in UTC.
+func ParseTimestamp(b []byte) (time.Time, error) {
+	if len(b) >= 19 && b[10] == ' ' {
+		t, err := time.Parse("2006-01-02 15:04:05.999999999", string(b))
+		if err == nil {
+			return t, nil
+		}
+	} else if t, err := time.Parse(time.RFC3339Nano, string(b)); err == nil {
+		return t.UTC(), nil
+	}
+	if !utf8.Valid(b) || len(b) > 64 {
+		return time.Time{}, errors.New("not a time: want YYYY-MM-DD HH:MM:SS (UTC) or RFC 3339")
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: want YYYY-MM-DD HH:MM:SS (UTC) or RFC 3339", b)
+}
+
+// readNumber reads a JSON number into *dst. For optional fields (has != nil) null is accepted and leaves *has
+// false.
+func (s *scanner) readNumber(name string, dst *float64, has *bool) error {
+	c := s.peek()
+	switch {
+	case c == '-' || (c >= '0' && c <= '9'):
+	case c == 'n' && has != nil:
+		if err := s.literal("null"); err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+		*has = false
+		return nil
+	case c == 'N' || c == 'I':
+		return invalid("%s: not a finite number", name)
+	default:
+		if err := s.skipValue(); err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+		if c == 'n' {
+			return invalid("%s: missing (null)", name)
+		}
+		return invalid("%s: not a number", name)
+	}
+	start := s.pos
+	if err := s.skipNumber(); err != nil {
+		if c == '-' && s.pos < len(s.data) && s.data[s.pos] == 'I' {
+			return invalid("%s: not a finite number", name)
+		}
+		return invalid("malformed JSON: %v", err)
+	}
+	f, err := strconv.ParseFloat(string(s.data[start:s.pos]), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return invalid("%s: not a finite number", name)
+	}
+	*dst = f
+	if has != nil {
+		*has = true
+	}
+	return nil
+}

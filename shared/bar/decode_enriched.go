@@ -1,0 +1,153 @@
+package bar
+
+import "fmt"
+
+const (
+	eSymbol = 1 << iota
+	eClose
+	eOpen
+	eLow
+	eHigh
+	eVolume
+	eTimestamp
+	eChange
+	eIndicator
+	eTradingDate
+)
+
+// DecodeEnriched parses one enhanced-topic record (for consumers, the indexer and tests). It accepts the
+// reference's nine keys with or without prevClose and tradingDate.
+func DecodeEnriched(data []byte) (Enriched, error) {
+	var e Enriched
+	var seen int
+	s := scanner{data: data}
+	s.skipSpace()
+	if !s.consume('{') {
+		return e, invalid("not a JSON object")
+	}
+	s.skipSpace()
+	if !s.consume('}') {
+		for {
+			s.skipSpace()
+			key, err := s.readString()
+			if err != nil {
+				return e, invalid("malformed JSON: %v", err)
+			}
+			s.skipSpace()
+			if !s.consume(':') {
+				return e, invalid("malformed JSON: expected ':' at offset %d", s.pos)
+			}
+			s.skipSpace()
+			if err := e.setField(&s, key, &seen); err != nil {
+				return e, err
+			}
+			s.skipSpace()
+			if s.consume(',') {
+				continue
+			}
+			if s.consume('}') {
+				break
+			}
+			return e, invalid("malformed JSON: expected ',' or '}' at offset %d", s.pos)
+		}
+	}
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return e, invalid("malformed JSON: trailing data at offset %d", s.pos)
+	}
+	for _, f := range [...]struct {
+		bit  int
+		name string
+	}{{eSymbol, "symbol"}, {eClose, "close"}, {eOpen, "open"}, {eLow, "low"}, {eHigh, "high"}, {eVolume, "volume"}, {eTimestamp, "timestamp"}, {eIndicator, "indicator"}} {
+		if seen&f.bit == 0 {
+			return e, invalid("%s: missing", f.name)
+		}
+	}
+	if seen&eTradingDate == 0 {
+		e.TradingDate = TradingDate(e.Time)
+	}
+	if err := ValidateSymbol(e.Symbol); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+func (e *Enriched) setField(s *scanner, key []byte, seen *int) error {
+	str := func(name string) (string, error) {
+		if s.peek() != '"' {
+			if err := s.skipValue(); err != nil {
+				return "", invalid("malformed JSON: %v", err)
+			}
+			return "", invalid("%s: not a string", name)
+		}
+		v, err := s.readString()
+		if err != nil {
+			return "", invalid("malformed JSON: %v", err)
+		}
+		return string(v), nil
+	}
+	var err error
+	switch string(key) {
+	case "symbol":
+		*seen |= eSymbol
+		e.Symbol, err = str("symbol")
+	case "close":
+		*seen |= eClose
+		err = s.readNumber("close", &e.Close, nil)
+	case "open":
+		*seen |= eOpen
+		err = s.readNumber("open", &e.Open, nil)
+	case "low":
+		*seen |= eLow
+		err = s.readNumber("low", &e.Low, nil)
+	case "high":
+		*seen |= eHigh
+		err = s.readNumber("high", &e.High, nil)
+	case "volume":
+		*seen |= eVolume
+		err = s.readNumber("volume", &e.Volume, nil)
+	case "timestamp":
+		*seen |= eTimestamp
+		var v string
+		if v, err = str("timestamp"); err == nil {
+			if e.Time, err = ParseTimestamp([]byte(v)); err != nil {
+				err = invalid("timestamp: %v", err)
+			}
+		}
+	case "%change":
+		*seen |= eChange
+		err = s.readNumber("%change", &e.Change, &e.HasPrev)
+	case "prevClose":
+		var has bool
+		err = s.readNumber("prevClose", &e.PrevClose, &has)
+	case "indicator":
+		*seen |= eIndicator
+		var v string
+		if v, err = str("indicator"); err == nil {
+			switch ind := Indicator(v); ind {
+			case Bullish, Bearish, Neutral, Unknown:
+				e.Indicator = ind
+			default:
+				err = invalid("indicator: unknown value %q", v)
+			}
+		}
+	case "tradingDate":
+		*seen |= eTradingDate
+		var v string
+		if v, err = str("tradingDate"); err == nil {
+			if e.TradingDate, err = ParseDate(v); err != nil {
+				err = invalid("tradingDate: %v", err)
+			}
+		}
+	default:
+		if err := s.skipValue(); err != nil {
+			return invalid("malformed JSON: %v", err)
+		}
+	}
+	return err
+}
+
+// String is a short description for logs.
+func (e Enriched) String() string {
+	return fmt.Sprintf("%s %s %s", e.Symbol, e.Time.UTC().Format(TimestampLayout), e.Indicator)
+}

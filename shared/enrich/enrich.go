@@ -1,0 +1,94 @@
+// Package enrich holds finfeed's enrichment rules: percent change against the previous trading day's close and
+// the Bullish/Bearish/Neutral indicator.
+package enrich
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/finfeed/finfeed/shared/bar"
+)
+
+// DefaultThreshold is the percent move, either way, at which a bar turns Bullish or Bearish.
+const DefaultThreshold = 5.0
+
+// PrevCloses finds the latest close of symbol on a date strictly before the given trading date.
+// ok is false when none is known; err is for faults (the store is unreachable), never for "not found".
+type PrevCloses interface {
+	PrevClose(ctx context.Context, symbol string, before bar.Date) (close float64, ok bool, err error)
+}
+
+// Rules are the pure enrichment rules.
+type Rules struct {
+	// Threshold is the percent change at or beyond which a bar is Bullish (>= +Threshold) or Bearish
+	// (<= -Threshold).
+	Threshold float64
+}
+
+// Validate checks the threshold.
+func (r Rules) Validate() error {
+	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) || r.Threshold <= 0 {
+		return fmt.Errorf("threshold must be a positive percentage, got %v", r.Threshold)
+	}
+	return nil
+}
+
+// Apply enriches raw with its previous close (ok=false when none is known).
+func (r Rules) Apply(raw *bar.Raw, prevClose float64, ok bool) bar.Enriched {
+	return r.apply(raw, bar.TradingDate(raw.Time), prevClose, ok)
+}
+
+func (r Rules) apply(raw *bar.Raw, td bar.Date, prevClose float64, ok bool) bar.Enriched {
+	e := bar.Enriched{
+		Symbol:      raw.Symbol,
+		Close:       raw.Close,
+		Open:        raw.Open,
+		Low:         raw.Low,
+		High:        raw.High,
+		Volume:      raw.Volume,
+		Time:        raw.Time,
+		Indicator:   bar.Unknown,
+		TradingDate: td,
+	}
+	if !ok || prevClose <= 0 || math.IsNaN(prevClose) || math.IsInf(prevClose, 0) {
+		return e
+	}
+	e.HasPrev = true
+	e.PrevClose = prevClose
+	e.Change = (raw.Close - prevClose) / prevClose * 100
+	e.Indicator = r.Indicator(e.Change)
+	return e
+}
+
+// Indicator classifies a percent change.
+func (r Rules) Indicator(change float64) bar.Indicator {
+	switch {
+	case change >= r.Threshold:
+		return bar.Bullish
+	case change <= -r.Threshold:
+		return bar.Bearish
+	default:
+		return bar.Neutral
+	}
+}
+
+// Enricher applies Rules with previous closes from a store.
+type Enricher struct {
+	Rules Rules
+	Store PrevCloses
+}
+
+// ErrLookup wraps a previous-close store fault: transient, the batch should be retried.
+var ErrLookup = errors.New("previous close lookup failed")
+
+// Enrich looks up raw's previous close and applies the rules.
+func (e *Enricher) Enrich(ctx context.Context, raw *bar.Raw) (bar.Enriched, error) {
+	td := bar.TradingDate(raw.Time)
+	pc, ok, err := e.Store.PrevClose(ctx, raw.Symbol, td)
+	if err != nil {
+		return bar.Enriched{}, fmt.Errorf("%w: %s before %s: %w", ErrLookup, raw.Symbol, td, err)
+	}
+	return e.Rules.apply(raw, td, pc, ok), nil
+}

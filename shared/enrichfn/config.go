@@ -1,0 +1,89 @@
+// Package enrichfn is the enrich function: it turns MSK batches of raw bars into enriched bars on the enhanced
+// topic and bad records into the dead-letter topic. The Lambda and the local stack run this same code.
+package enrichfn
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/kafka"
+)
+
+// Config is the function's configuration, read once at start.
+type Config struct {
+	Kafka         kafka.Config
+	EnhancedTopic string
+	DLQTopic      string
+	// PrevCloseTable (DynamoDB) or PrevClosesFile (CSV symbol,date,close): exactly one.
+	PrevCloseTable string
+	PrevClosesFile string
+	Threshold      float64
+}
+
+// Load reads the environment: the kafka package's KAFKA_* variables, ENHANCED_TOPIC (default enhanced),
+// DLQ_TOPIC (default raw.dlq), PREV_CLOSE_TABLE or PREV_CLOSES_FILE, THRESHOLD_PCT (default 5). Every problem is
+// reported together.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	kc, err := kafka.Load(getenv)
+	errs = append(errs, err)
+	c := Config{
+		Kafka:          kc,
+		EnhancedTopic:  orDefault(getenv("ENHANCED_TOPIC"), "enhanced"),
+		DLQTopic:       orDefault(getenv("DLQ_TOPIC"), "raw.dlq"),
+		PrevCloseTable: strings.TrimSpace(getenv("PREV_CLOSE_TABLE")),
+		PrevClosesFile: strings.TrimSpace(getenv("PREV_CLOSES_FILE")),
+		Threshold:      enrich.DefaultThreshold,
+	}
+	if v := strings.TrimSpace(getenv("THRESHOLD_PCT")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("THRESHOLD_PCT: %q is not a number", v))
+		} else {
+			c.Threshold = f
+		}
+	}
+	errs = append(errs, c.validate())
+	return c, errors.Join(errs...)
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.EnhancedTopic == c.DLQTopic {
+		errs = append(errs, fmt.Errorf("ENHANCED_TOPIC and DLQ_TOPIC are both %q", c.DLQTopic))
+	}
+	switch {
+	case c.PrevCloseTable == "" && c.PrevClosesFile == "":
+		errs = append(errs, errors.New("PREV_CLOSE_TABLE (DynamoDB) or PREV_CLOSES_FILE (CSV): one is required"))
+	case c.PrevCloseTable != "" && c.PrevClosesFile != "":
+		errs = append(errs, errors.New("PREV_CLOSE_TABLE and PREV_CLOSES_FILE: set one, not both"))
+	}
+	if math.IsNaN(c.Threshold) || math.IsInf(c.Threshold, 0) || c.Threshold <= 0 {
+		errs = append(errs, fmt.Errorf("THRESHOLD_PCT: must be a positive percentage, got %v", c.Threshold))
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue shows the configuration without secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("kafka", c.Kafka),
+		slog.String("enhancedTopic", c.EnhancedTopic),
+		slog.String("dlqTopic", c.DLQTopic),
+		slog.String("prevCloseTable", c.PrevCloseTable),
+		slog.String("prevClosesFile", c.PrevClosesFile),
+		slog.Float64("thresholdPct", c.Threshold),
+	)
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
+	}
+	return def
+}

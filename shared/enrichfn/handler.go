@@ -1,0 +1,256 @@
+package enrichfn
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
+)
+
+// Producer is the part of a Kafka client the handler writes with (a *kgo.Client).
+type Producer interface {
+	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
+	Flush(ctx context.Context) error
+}
+
+// DLQ header names.
+const (
+	HeaderError  = "error"
+	HeaderSource = "source"
+)
+
+// ErrProduce wraps a failure to write the batch's output: transient, so the whole batch is retried.
+var ErrProduce = errors.New("produce failed")
+
+// Handler processes MSK batches.
+type Handler struct {
+	enricher      *enrich.Enricher
+	producer      Producer
+	enhancedTopic string
+	dlqTopic      string
+	log           *slog.Logger
+}
+
+// NewHandler assembles a handler from its parts.
+func NewHandler(e *enrich.Enricher, p Producer, enhancedTopic, dlqTopic string, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{enricher: e, producer: p, enhancedTopic: enhancedTopic, dlqTopic: dlqTopic, log: log}
+}
+
+// Counts say what one batch became.
+type Counts struct {
+	Records  int `json:"records"`
+	Enhanced int `json:"enhanced"`
+	DLQ      int `json:"dlq"`
+	Bullish  int `json:"bullish"`
+	Bearish  int `json:"bearish"`
+	Neutral  int `json:"neutral"`
+	Unknown  int `json:"unknown"`
+}
+
+// Add sums counts.
+func (c *Counts) Add(o Counts) {
+	c.Records += o.Records
+	c.Enhanced += o.Enhanced
+	c.DLQ += o.DLQ
+	c.Bullish += o.Bullish
+	c.Bearish += o.Bearish
+	c.Neutral += o.Neutral
+	c.Unknown += o.Unknown
+}
+
+// Batch is the output of one event: records ready to produce, in input order (partitions in name order).
+type Batch struct {
+	Records []*kgo.Record
+	Counts  Counts
+	// Rejects holds up to maxLoggedRejects DLQ reasons, for the log.
+	Rejects []string
+}
+
+const maxLoggedRejects = 10
+
+// Handle is the Lambda entry point: build the batch, produce it, flush. Any error fails the whole batch so the
+// event source retries it; the output is deterministic, so a retry writes identical records.
+func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, error) {
+	start := time.Now()
+	b, err := h.Build(ctx, ev)
+	if err != nil {
+		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
+		return b.Counts, err
+	}
+	if err := h.produce(ctx, b.Records); err != nil {
+		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
+		return b.Counts, err
+	}
+	for _, r := range b.Rejects {
+		h.log.WarnContext(ctx, "record sent to dead-letter topic", "topic", h.dlqTopic, "reason", r)
+	}
+	h.log.InfoContext(ctx, "batch done",
+		"records", b.Counts.Records, "enhanced", b.Counts.Enhanced, "dlq", b.Counts.DLQ,
+		"bullish", b.Counts.Bullish, "bearish", b.Counts.Bearish, "neutral", b.Counts.Neutral,
+		"unknown", b.Counts.Unknown, "durationMs", time.Since(start).Milliseconds())
+	return b.Counts, nil
+}
+
+// Build turns an event into output records without producing them. A bad record becomes a DLQ record; a
+// previous-close store fault is returned as an error.
+func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error) {
+	keys := make([]string, 0, len(ev.Records))
+	n, size := 0, 0
+	for k, recs := range ev.Records {
+		keys = append(keys, k)
+		n += len(recs)
+		for i := range recs {
+			size += len(recs[i].Value)
+		}
+	}
+	slices.Sort(keys)
+	b := Batch{Records: make([]*kgo.Record, 0, n)}
+	// One arena for all output bytes: a decoded value is at most 3/4 of its base64, enriched JSON is a
+	// little larger than raw. Slices stay valid if it grows.
+	arena := make([]byte, 0, size+n*64)
+	recs := make([]kgo.Record, n)
+	for _, k := range keys {
+		for i := range ev.Records[k] {
+			in := &ev.Records[k][i]
+			out := &recs[len(b.Records)]
+			var err error
+			arena, err = h.one(ctx, in, out, arena, &b)
+			if err != nil {
+				return b, err
+			}
+			b.Records = append(b.Records, out)
+		}
+	}
+	b.Counts.Records = n
+	return b, nil
+}
+
+// one processes a single input record into out.
+func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Record, arena []byte, b *Batch) ([]byte, error) {
+	start := len(arena)
+	arena, err := appendBase64(arena, in.Value)
+	if err != nil {
+		return h.reject(in, out, arena[:start], []byte(in.Value), "value: "+err.Error(), b), nil
+	}
+	value := arena[start:len(arena):len(arena)]
+	raw, err := bar.DecodeRaw(value)
+	if err != nil {
+		return h.reject(in, out, arena, value, err.Error(), b), nil
+	}
+	e, err := h.enricher.Enrich(ctx, &raw)
+	if err != nil {
+		return arena, fmt.Errorf("%s/%d/%d: %w", in.Topic, in.Partition, in.Offset, err)
+	}
+	start = len(arena)
+	arena = append(arena, e.Symbol...)
+	mid := len(arena)
+	arena = bar.AppendEnriched(arena, &e)
+	*out = kgo.Record{
+		Topic: h.enhancedTopic,
+		Key:   arena[start:mid:mid],
+		Value: arena[mid:len(arena):len(arena)],
+	}
+	b.Counts.Enhanced++
+	switch e.Indicator {
+	case bar.Bullish:
+		b.Counts.Bullish++
+	case bar.Bearish:
+		b.Counts.Bearish++
+	case bar.Neutral:
+		b.Counts.Neutral++
+	default:
+		b.Counts.Unknown++
+	}
+	return arena, nil
+}
+
+// reject builds the DLQ record: original key, value and headers, plus error and source headers.
+func (h *Handler) reject(in *events.KafkaRecord, out *kgo.Record, arena, value []byte, reason string, b *Batch) []byte {
+	start := len(arena)
+	key, err := appendBase64(arena, in.Key)
+	if err != nil {
+		key = append(arena[:start], in.Key...)
+	}
+	arena = key
+	source := in.Topic + "/" + strconv.FormatInt(in.Partition, 10) + "/" + strconv.FormatInt(in.Offset, 10)
+	headers := make([]kgo.RecordHeader, 0, len(in.Headers)+2)
+	for _, hm := range in.Headers {
+		names := make([]string, 0, len(hm))
+		for name := range hm {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			headers = append(headers, kgo.RecordHeader{Key: name, Value: hm[name]})
+		}
+	}
+	headers = append(headers,
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason)},
+		kgo.RecordHeader{Key: HeaderSource, Value: []byte(source)})
+	*out = kgo.Record{Topic: h.dlqTopic, Value: value, Headers: headers}
+	if in.Key != "" {
+		out.Key = arena[start:len(arena):len(arena)]
+	}
+	b.Counts.DLQ++
+	if len(b.Rejects) < maxLoggedRejects {
+		b.Rejects = append(b.Rejects, source+": "+reason)
+	}
+	return arena
+}
+
+func appendBase64(dst []byte, s string) ([]byte, error) {
+	n := base64.StdEncoding.DecodedLen(len(s))
+	dst = slices.Grow(dst, n)
+	// Decode only reads src: view the string's bytes instead of copying them
+	m, err := base64.StdEncoding.Decode(dst[len(dst):len(dst)+n], unsafe.Slice(unsafe.StringData(s), len(s)))
+	if err != nil {
+		return dst, fmt.Errorf("invalid base64: %w", err)
+	}
+	return dst[:len(dst)+m], nil
+}
+
+// produce writes records and waits until every one is acknowledged.
+func (h *Handler) produce(ctx context.Context, recs []*kgo.Record) error {
+	var (
+		mu       sync.Mutex
+		firstErr error
+		failed   int
+	)
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%w: topic %s: %w", ErrProduce, r.Topic, err)
+			}
+			failed++
+			mu.Unlock()
+		}
+	}
+	for _, r := range recs {
+		h.producer.Produce(ctx, r, promise)
+	}
+	if err := h.producer.Flush(ctx); err != nil {
+		return fmt.Errorf("%w: flush: %w", ErrProduce, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if firstErr != nil {
+		return fmt.Errorf("%d of %d records not written: %w", failed, len(recs), firstErr)
+	}
+	return nil
+}
