@@ -14,6 +14,10 @@ import (
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
+func init() {
+	register("enrich", "enrich raw bars (JSON lines on stdin) to enriched bars on stdout", runEnrich)
+}
+
 // runEnrich is `feed enrich --prev-closes FILE [--threshold PCT]`: raw bars as JSON lines on stdin, enriched
 // JSON lines on stdout in input order. An invalid line gets `line N: reason` on stderr and no output line.
 // Exit 0 when every line was valid, 3 when some were rejected, 2 for usage errors or an unreadable file.

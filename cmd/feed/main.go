@@ -25,8 +25,14 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
-var commands = map[string]command{
-	"enrich": {"enrich raw bars (JSON lines on stdin) to enriched bars on stdout", runEnrich},
+// commands holds the subcommands; each file registers its own in init, so adding one touches one file.
+var commands = map[string]command{}
+
+func register(name, summary string, run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int) {
+	if _, dup := commands[name]; dup {
+		panic("feed: command registered twice: " + name)
+	}
+	commands[name] = command{summary: summary, run: run}
 }
 
 func main() {
