@@ -1,0 +1,244 @@
+// Package broker runs finfeed's embedded Kafka (franz-go's kfake) on a real TCP port, set up like the MSK cluster.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/finfeed/finfeed/shared/kafka"
+)
+
+// Topic names of the feed.
+const (
+	TopicRaw         = "raw"
+	TopicEnhanced    = "enhanced"
+	TopicRawDLQ      = "raw.dlq"
+	TopicEnhancedDLQ = "enhanced.dlq"
+)
+
+// Topics are the feed's topics, created at start.
+var Topics = []string{TopicRaw, TopicEnhanced, TopicRawDLQ, TopicEnhancedDLQ}
+
+// Defaults.
+const (
+	DefaultAddr        = "127.0.0.1:9092"
+	DefaultPartitions  = 4
+	DefaultServiceUser = "finfeed-service"
+	adminUser          = "finfeed-admin"
+	scramMechanism     = "SCRAM-SHA-512"
+	setupTimeout       = 15 * time.Second
+)
+
+// Credentials are a SASL/SCRAM-SHA-512 user name and password.
+type Credentials struct {
+	User     string
+	Password string
+}
+
+// Config says how to run the broker. The zero value is a fresh in-memory broker on 127.0.0.1 with a free port,
+// SCRAM and ACLs on, and generated passwords.
+type Config struct {
+	// Addr is 127.0.0.1:PORT (or localhost:PORT); port 0 or an empty Addr picks a free port.
+	Addr string
+	// Partitions per topic (default DefaultPartitions).
+	Partitions int32
+	// DataDir, when set, persists topics, records, committed offsets and ACLs across restarts.
+	DataDir string
+	// NoAuth runs without SASL and ACLs so any Kafka tool can attach.
+	NoAuth bool
+	// Service is the pipeline's principal: it reads and writes every feed topic and uses any consumer group.
+	// An empty User is DefaultServiceUser, an empty Password is generated.
+	Service Credentials
+	// Customer may only read and describe `enhanced` and use consumer groups. Empty User means no customer
+	// principal; an empty Password is generated.
+	Customer Credentials
+}
+
+// Broker is a running embedded Kafka.
+type Broker struct {
+	cluster *kfake.Cluster
+	addr    string
+	cfg     Config
+}
+
+// Start starts the broker, creates the feed's topics and, with auth on, installs the users and ACLs.
+// Credentials and ACLs always come from cfg, never from an earlier run's DataDir.
+func Start(ctx context.Context, cfg Config) (*Broker, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	port, err := loopbackPort(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.ClusterID("finfeed-local"),
+		kfake.DefaultNumPartitions(int(cfg.Partitions)),
+		kfake.SeedTopics(cfg.Partitions, Topics...),
+	}
+	admin := Credentials{User: adminUser, Password: randomPassword()}
+	if !cfg.NoAuth {
+		opts = append(opts,
+			kfake.EnableSASL(),
+			kfake.EnableACLs(),
+			kfake.Superuser(scramMechanism, admin.User, admin.Password),
+			kfake.User(scramMechanism, cfg.Service.User, cfg.Service.Password),
+		)
+		if cfg.Customer.User != "" {
+			opts = append(opts, kfake.User(scramMechanism, cfg.Customer.User, cfg.Customer.Password))
+		}
+	}
+	if cfg.DataDir != "" {
+		if err := forgetCredentials(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	cluster, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded kafka on %s: %w", cfg.Addr, err)
+	}
+	addrs := cluster.ListenAddrs()
+	if len(addrs) != 1 {
+		cluster.Close()
+		return nil, fmt.Errorf("start embedded kafka: listening on %d addresses, want 1", len(addrs))
+	}
+	b := &Broker{cluster: cluster, addr: addrs[0], cfg: cfg}
+	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	if err := b.setup(setupCtx, admin); err != nil {
+		cluster.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:0"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.Partitions < 1 {
+		return c, fmt.Errorf("broker partitions: must be at least 1, got %d", c.Partitions)
+	}
+	if c.Service.User == "" {
+		c.Service.User = DefaultServiceUser
+	}
+	if c.Service.Password == "" {
+		c.Service.Password = randomPassword()
+	}
+	if c.Customer.User != "" && c.Customer.Password == "" {
+		c.Customer.Password = randomPassword()
+	}
+	var errs []error
+	for _, u := range []string{c.Service.User, c.Customer.User} {
+		if u == adminUser {
+			errs = append(errs, fmt.Errorf("user name %q is reserved", u))
+		}
+	}
+	if c.Customer.User != "" && c.Customer.User == c.Service.User {
+		errs = append(errs, fmt.Errorf("customer and service are both user %q", c.Customer.User))
+	}
+	return c, errors.Join(errs...)
+}
+
+// loopbackPort checks that addr is on the loopback interface (the broker never listens elsewhere) and returns
+// its port.
+func loopbackPort(addr string) (int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("kafka address %q: want 127.0.0.1:PORT: %w", addr, err)
+	}
+	if host != "127.0.0.1" && host != "localhost" {
+		return 0, fmt.Errorf("kafka address %q: the embedded broker listens on 127.0.0.1 only", addr)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("kafka address %q: bad port", addr)
+	}
+	return port, nil
+}
+
+// forgetCredentials removes the users an earlier run persisted (kfake would reload them over the configured
+// ones), so this run's passwords are the ones that work.
+func forgetCredentials(dir string) error {
+	err := os.Remove(filepath.Join(dir, "sasl.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("broker data dir: %w", err)
+	}
+	return nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("broker: crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// Addr is the host:port clients connect to.
+func (b *Broker) Addr() string { return b.addr }
+
+// NoAuth reports whether the broker runs without SASL and ACLs.
+func (b *Broker) NoAuth() bool { return b.cfg.NoAuth }
+
+// Partitions is the number of partitions of each topic created at start.
+func (b *Broker) Partitions() int32 { return b.cfg.Partitions }
+
+// Service is the pipeline principal's credentials (meaningless with NoAuth).
+func (b *Broker) Service() Credentials { return b.cfg.Service }
+
+// Customer is the customer principal's credentials (meaningless with NoAuth).
+func (b *Broker) Customer() Credentials { return b.cfg.Customer }
+
+// ServiceKafka is the client configuration of the pipeline principal.
+func (b *Broker) ServiceKafka() kafka.Config { return b.clientConfig(b.cfg.Service) }
+
+// CustomerKafka is the client configuration of the customer principal.
+func (b *Broker) CustomerKafka() kafka.Config { return b.clientConfig(b.cfg.Customer) }
+
+func (b *Broker) clientConfig(c Credentials) kafka.Config {
+	kc := kafka.Config{Brokers: []string{b.addr}, Auth: kafka.AuthNone}
+	if !b.cfg.NoAuth {
+		kc.Auth, kc.Username, kc.Password = kafka.AuthSCRAM, c.User, c.Password
+	}
+	return kc
+}
+
+// Cluster is the underlying kfake cluster, for fault injection in tests.
+func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
+
+// Close stops the broker; with a DataDir it first writes its state (records, offsets, ACLs) to disk.
+func (b *Broker) Close() { b.cluster.Close() }
+
+// adminClient logs in as the broker's own superuser, used only to set the broker up.
+func (b *Broker) adminClient(admin Credentials) (*kgo.Client, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(b.addr), kgo.ClientID("finfeed-broker-setup")}
+	if !b.cfg.NoAuth {
+		opts = append(opts, kgo.SASL(scram.Auth{User: admin.User, Pass: admin.Password}.AsSha512Mechanism()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("broker setup client: %w", err)
+	}
+	return cl, nil
+}
