@@ -36,7 +36,6 @@ func ReadCSV(r io.Reader) ([]Close, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -45,6 +44,7 @@ func ReadCSV(r io.Reader) ([]Close, error) {
 			}
 			return nil, fmt.Errorf("prev-close csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != 3 {
 			errs = append(errs, fmt.Errorf("line %d: want 3 fields symbol,date,close, got %d", line, len(rec)))
 			continue
