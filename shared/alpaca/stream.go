@@ -76,7 +76,7 @@ type Event struct {
 
 // Session is one authenticated, subscribed stream connection.
 type Session struct {
-	conn   *websocket.Conn
+	conn    *websocket.Conn
 	cancel  context.CancelFunc
 	done    chan struct{}
 	pingErr atomic.Value // error: why the pinger closed the connection
