@@ -1,0 +1,106 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	msk "github.com/aws/aws-sdk-go-v2/service/kafka"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/secrets"
+)
+
+// BootstrapAPI is the part of the MSK client used to find a cluster's brokers.
+type BootstrapAPI interface {
+	GetBootstrapBrokers(ctx context.Context, in *msk.GetBootstrapBrokersInput, opts ...func(*msk.Options)) (*msk.GetBootstrapBrokersOutput, error)
+}
+
+// Attribute names the custom resource returns (read with !GetAtt).
+const (
+	AttrBrokers            = "BootstrapBrokers" // the string matching the function's own auth mode
+	AttrBrokersIAM         = "BootstrapBrokersSaslIam"
+	AttrBrokersSCRAM       = "BootstrapBrokersSaslScram"
+	AttrBrokersVPCSCRAM    = "BootstrapBrokersVpcConnectivitySaslScram"
+	AttrBrokersPlain       = "BootstrapBrokersPlaintext"
+	brokersNotEnabledValue = "none"
+)
+
+// ErrNoBrokers means the cluster offers no bootstrap string for the function's auth mode.
+var ErrNoBrokers = errors.New("cluster has no bootstrap brokers for this auth mode")
+
+// Brokers looks up a cluster's bootstrap strings and returns the attributes plus the list to connect with.
+func Brokers(ctx context.Context, api BootstrapAPI, clusterArn string, auth kafka.Auth) (map[string]any, []string, error) {
+	out, err := api.GetBootstrapBrokers(ctx, &msk.GetBootstrapBrokersInput{ClusterArn: aws.String(clusterArn)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get bootstrap brokers of %s: %w", clusterArn, err)
+	}
+	data := map[string]any{
+		AttrBrokersIAM:      orNone(out.BootstrapBrokerStringSaslIam),
+		AttrBrokersSCRAM:    orNone(out.BootstrapBrokerStringSaslScram),
+		AttrBrokersVPCSCRAM: orNone(out.BootstrapBrokerStringVpcConnectivitySaslScram),
+		AttrBrokersPlain:    orNone(out.BootstrapBrokerString),
+	}
+	use := map[kafka.Auth]*string{
+		kafka.AuthIAM:   out.BootstrapBrokerStringSaslIam,
+		kafka.AuthSCRAM: out.BootstrapBrokerStringSaslScram,
+		kafka.AuthNone:  out.BootstrapBrokerString,
+	}[auth]
+	brokers := kafka.SplitList(aws.ToString(use))
+	if len(brokers) == 0 {
+		return nil, nil, fmt.Errorf("%s with auth %s: %w", clusterArn, auth, ErrNoBrokers)
+	}
+	data[AttrBrokers] = aws.ToString(use)
+	return data, brokers, nil
+}
+
+// CloudFormation cannot !GetAtt an attribute that is missing, so a disabled listener reads "none".
+func orNone(s *string) string {
+	if aws.ToString(s) == "" {
+		return brokersNotEnabledValue
+	}
+	return *s
+}
+
+// New builds the handler for the Lambda: AWS clients once, a Kafka admin client per request (a custom
+// resource runs a few times a year; a client per request keeps a changed cluster from reusing a stale one).
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	mskClient := msk.NewFromConfig(awsCfg)
+	deps := kafka.Deps{Credentials: awsCfg.Credentials}
+	if cfg.Kafka.SecretARN != "" {
+		deps.Secrets = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
+	}
+	dial := func(ctx context.Context, t Target) (Cluster, error) {
+		kc := cfg.Kafka
+		data := map[string]any{AttrBrokers: strings.Join(t.Brokers, ",")}
+		kc.Brokers = t.Brokers
+		if t.ClusterArn != "" {
+			if data, kc.Brokers, err = Brokers(ctx, mskClient, t.ClusterArn, kc.Auth); err != nil {
+				return Cluster{}, err
+			}
+		}
+		return DialKafka(ctx, kc, deps, data)
+	}
+	return &Handler{Dial: dial, HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}, nil
+}
+
+// DialKafka connects an admin client with kc.
+func DialKafka(ctx context.Context, kc kafka.Config, deps kafka.Deps, data map[string]any) (Cluster, error) {
+	cl, err := kafka.NewClient(ctx, kc, deps)
+	if err != nil {
+		return Cluster{}, err
+	}
+	return Cluster{Admin: kadm.NewClient(cl), Data: data, Close: cl.Close}, nil
+}
