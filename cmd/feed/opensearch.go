@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/secrets"
+)
+
+func init() {
+	register("opensearch", "set up OpenSearch (index template, alias) and import the Dashboards saved objects", runOpenSearch)
+}
+
+// runOpenSearch is `feed opensearch setup|import-dashboards|saved-objects [flags]`. Connection settings come
+// from the index function's environment (OPENSEARCH_URL, OPENSEARCH_AUTH, ...) and flags override them; a
+// password is only ever read from OPENSEARCH_PASSWORD or a Secrets Manager secret, never from a flag.
+func runOpenSearch(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	usage := func() {
+		fmt.Fprintln(stderr, `usage: feed opensearch <action> [flags]
+
+actions:
+  setup              apply the index template (mapping, alias) — idempotent
+  import-dashboards  import the index pattern, visualizations and dashboard into OpenSearch Dashboards
+  saved-objects      print the saved objects (NDJSON) to import by hand`)
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		usage()
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	action := args[0]
+	switch action {
+	case "setup", "import-dashboards", "saved-objects":
+	default:
+		fmt.Fprintf(stderr, "feed opensearch: unknown action %q\n", action)
+		usage()
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("feed opensearch "+action, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	over := map[string]*string{
+		"OPENSEARCH_URL":            fs.String("url", "", "OpenSearch endpoint (env OPENSEARCH_URL)"),
+		"OPENSEARCH_AUTH":           fs.String("auth", "", "sigv4, basic or none (env OPENSEARCH_AUTH, default sigv4)"),
+		"OPENSEARCH_SECRET_ARN":     fs.String("secret-arn", "", "Secrets Manager secret {username,password} for basic auth (env OPENSEARCH_SECRET_ARN)"),
+		"OPENSEARCH_USERNAME":       fs.String("username", "", "basic auth user; the password comes from env OPENSEARCH_PASSWORD"),
+		"OPENSEARCH_DASHBOARDS_URL": fs.String("dashboards-url", "", "OpenSearch Dashboards base URL (default URL/_dashboards)"),
+		"INDEX_PREFIX":              fs.String("prefix", "", "index name prefix (env INDEX_PREFIX)"),
+		"INDEX_ALIAS":               fs.String("alias", "", "alias over all symbol indexes (env INDEX_ALIAS, default bars)"),
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: feed opensearch %s [flags]\n", action)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "feed opensearch: unexpected arguments %q\n", fs.Args())
+		return exitUsage
+	}
+	getenv := func(k string) string {
+		if v, ok := over[k]; ok && *v != "" {
+			return *v
+		}
+		return os.Getenv(k)
+	}
+	if action == "saved-objects" {
+		alias := strings.TrimSpace(getenv("INDEX_ALIAS"))
+		if alias == "" {
+			alias = search.DefaultAlias
+		}
+		data, err := search.SavedObjects(alias)
+		if err == nil {
+			err = search.ValidateSavedObjects(data, alias)
+		}
+		if err == nil {
+			_, err = stdout.Write(data)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
+	}
+	cfg, err := search.Load(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "feed opensearch: invalid configuration:\n%v\n", err)
+		return exitUsage
+	}
+	client, err := openSearchClient(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+		return exitFailure
+	}
+	defer func() {
+		if err := client.Close(); err != nil {
+			fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+		}
+	}()
+	switch action {
+	case "setup":
+		if err := client.Setup(ctx); err != nil {
+			fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "index template %s applied: indexes %s, alias %s\n", search.TemplateName,
+			strings.Join(cfg.IndexPatterns(), ","), cfg.Alias)
+	case "import-dashboards":
+		res, err := client.ImportDashboards(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+			return exitFailure
+		}
+		fmt.Fprintf(stdout, "imported %d saved objects into %s\n", res.SuccessCount, cfg.DashboardsURL)
+	}
+	return exitOK
+}
+
+// openSearchClient loads AWS configuration only when the auth mode needs it.
+func openSearchClient(ctx context.Context, cfg search.Config) (*search.Client, error) {
+	var deps search.Deps
+	if cfg.Auth == search.AuthSigV4 || cfg.SecretARN != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load aws config: %w", err)
+		}
+		deps.AWS = awsCfg
+		if cfg.SecretARN != "" {
+			deps.Secrets = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
+		}
+	}
+	return search.NewClient(ctx, cfg, deps)
+}

@@ -1,0 +1,60 @@
+package indexfn
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/search"
+)
+
+// document is an enriched bar as indexed: the enhanced record's fields in its order, with timestamp as an RFC
+// 3339 date and an unknown %change or prevClose left out rather than written as null.
+type document struct {
+	Symbol      string   `json:"symbol"`
+	Close       float64  `json:"close"`
+	Open        float64  `json:"open"`
+	Low         float64  `json:"low"`
+	High        float64  `json:"high"`
+	Volume      float64  `json:"volume"`
+	Timestamp   string   `json:"timestamp"`
+	Change      *float64 `json:"%change,omitempty"`
+	Indicator   string   `json:"indicator"`
+	PrevClose   *float64 `json:"prevClose,omitempty"`
+	TradingDate string   `json:"tradingDate"`
+}
+
+// idLayout is the bar start time in the deterministic id: the reference's timestamp form, with sub-second digits
+// only when a bar has them.
+const idLayout = "2006-01-02 15:04:05.999999999"
+
+// DocID is a bar's document id, "SYMBOL|YYYY-MM-DD HH:MM:SS": a corrected bar and a retried batch overwrite the
+// same document.
+func DocID(e *bar.Enriched) string { return e.Symbol + "|" + e.Time.UTC().Format(idLayout) }
+
+// Doc turns an enriched bar into the document for its symbol's index.
+func Doc(naming search.Config, e *bar.Enriched) (search.Doc, error) {
+	d := document{
+		Symbol:      e.Symbol,
+		Close:       e.Close,
+		Open:        e.Open,
+		Low:         e.Low,
+		High:        e.High,
+		Volume:      e.Volume,
+		Timestamp:   e.Time.UTC().Format(time.RFC3339Nano),
+		Indicator:   string(e.Indicator),
+		TradingDate: e.TradingDate.String(),
+	}
+	if e.HasPrev {
+		d.Change = &e.Change
+	}
+	if e.HasPrev && e.PrevClose > 0 { // records in the reference's nine-key form carry no prevClose
+		d.PrevClose = &e.PrevClose
+	}
+	src, err := json.Marshal(&d)
+	if err != nil {
+		return search.Doc{}, fmt.Errorf("encode document: %w", err)
+	}
+	return search.Doc{Index: naming.IndexName(e.Symbol), ID: DocID(e), Source: src}, nil
+}

@@ -1,0 +1,71 @@
+package indexfn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/secrets"
+)
+
+// Function is the handler with the clients it owns.
+type Function struct {
+	*Handler
+	kafka  *kgo.Client
+	search *search.Client
+}
+
+// New builds the clients once (per execution environment), applies the index template (idempotent) and builds
+// the handler on them.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
+	var awsCfg aws.Config
+	needAWS := cfg.Search.Auth == search.AuthSigV4 || cfg.Search.SecretARN != "" ||
+		cfg.Kafka.SecretARN != "" || cfg.Kafka.Auth == kafka.AuthIAM
+	if needAWS {
+		var err error
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("load aws config: %w", err)
+		}
+	}
+	var sm secrets.Manager
+	if cfg.Search.SecretARN != "" || cfg.Kafka.SecretARN != "" {
+		sm = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
+	}
+	sc, err := search.NewClient(ctx, cfg.Search, search.Deps{AWS: awsCfg, Secrets: sm})
+	if err != nil {
+		return nil, err
+	}
+	if err := sc.Setup(ctx); err != nil {
+		return nil, errors.Join(err, sc.Close())
+	}
+	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: sm, Credentials: awsCfg.Credentials})
+	if err != nil {
+		return nil, errors.Join(err, sc.Close())
+	}
+	h := NewHandler(search.NewIndexer(sc), kc, cfg.Search, cfg.DLQTopic, log)
+	return &Function{Handler: h, kafka: kc, search: sc}, nil
+}
+
+// Close flushes dead letters still buffered and closes the clients (on SIGTERM).
+func (f *Function) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultCloseTimeout)
+	defer cancel()
+	if err := f.kafka.Flush(ctx); err != nil {
+		f.log.Error("flush on shutdown", "err", err)
+	}
+	f.kafka.Close()
+	if err := f.search.Close(); err != nil {
+		f.log.Error("close opensearch client", "err", err)
+	}
+}
+
+const defaultCloseTimeout = 2 * time.Second

@@ -1,0 +1,184 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Auth is how requests to OpenSearch are authenticated.
+type Auth string
+
+// The supported modes.
+const (
+	AuthSigV4 Auth = "sigv4" // Amazon OpenSearch Service, signed with the function's role
+	AuthBasic Auth = "basic" // fine-grained access control user (credentials from Secrets Manager in AWS)
+	AuthNone  Auth = "none"  // a local test server
+)
+
+// DefaultAlias is the alias over every symbol's index.
+const DefaultAlias = "bars"
+
+// Config is how to reach OpenSearch and how indexes are named.
+type Config struct {
+	// URL is the domain endpoint, e.g. https://vpc-finfeed-xyz.us-east-1.es.amazonaws.com. HTTPS is required
+	// unless the host is a loopback address.
+	URL  string
+	Auth Auth
+	// SecretARN (a secret {"username","password"}) or Username and Password, for AuthBasic.
+	SecretARN string
+	Username  string
+	Password  string
+	// Service is the SigV4 signing name: es (managed domains, the default) or aoss (serverless).
+	Service string
+	// DashboardsURL is where OpenSearch Dashboards serves its API (default URL + /_dashboards, as on Amazon
+	// OpenSearch Service).
+	DashboardsURL string
+	// Prefix goes before the lower-case symbol in index names (empty: the reference's names, e.g. amzn).
+	Prefix string
+	// Alias covers every symbol index.
+	Alias string
+}
+
+// Load reads OPENSEARCH_URL, OPENSEARCH_AUTH (sigv4, basic or none; default sigv4), OPENSEARCH_SECRET_ARN,
+// OPENSEARCH_USERNAME, OPENSEARCH_PASSWORD, OPENSEARCH_SERVICE (default es), OPENSEARCH_DASHBOARDS_URL,
+// INDEX_PREFIX and INDEX_ALIAS (default bars). Every problem is reported together.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		URL:           strings.TrimRight(strings.TrimSpace(getenv("OPENSEARCH_URL")), "/"),
+		Auth:          Auth(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_AUTH")))),
+		SecretARN:     strings.TrimSpace(getenv("OPENSEARCH_SECRET_ARN")),
+		Username:      getenv("OPENSEARCH_USERNAME"),
+		Password:      getenv("OPENSEARCH_PASSWORD"),
+		Service:       strings.TrimSpace(getenv("OPENSEARCH_SERVICE")),
+		DashboardsURL: strings.TrimRight(strings.TrimSpace(getenv("OPENSEARCH_DASHBOARDS_URL")), "/"),
+		Prefix:        strings.TrimSpace(getenv("INDEX_PREFIX")),
+		Alias:         strings.TrimSpace(getenv("INDEX_ALIAS")),
+	}
+	if c.Auth == "" {
+		c.Auth = AuthSigV4
+	}
+	if c.Service == "" {
+		c.Service = "es"
+	}
+	if c.Alias == "" {
+		c.Alias = DefaultAlias
+	}
+	if c.DashboardsURL == "" && c.URL != "" {
+		c.DashboardsURL = c.URL + "/_dashboards"
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("OPENSEARCH_URL: required"))
+	} else if err := checkURL(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("OPENSEARCH_URL: %w", err))
+	}
+	if c.DashboardsURL != "" && c.DashboardsURL != c.URL+"/_dashboards" {
+		if err := checkURL(c.DashboardsURL); err != nil {
+			errs = append(errs, fmt.Errorf("OPENSEARCH_DASHBOARDS_URL: %w", err))
+		}
+	}
+	switch c.Auth {
+	case AuthSigV4:
+		if c.Service != "es" && c.Service != "aoss" {
+			errs = append(errs, fmt.Errorf("OPENSEARCH_SERVICE: %q is not es or aoss", c.Service))
+		}
+	case AuthBasic:
+		hasUser := c.Username != "" || c.Password != ""
+		switch {
+		case c.SecretARN != "" && hasUser:
+			errs = append(errs, errors.New("OPENSEARCH_SECRET_ARN and OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD: set one, not both"))
+		case c.SecretARN == "" && (c.Username == "" || c.Password == ""):
+			errs = append(errs, errors.New("OPENSEARCH_AUTH=basic needs OPENSEARCH_SECRET_ARN, or OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD"))
+		}
+	case AuthNone:
+	default:
+		errs = append(errs, fmt.Errorf("OPENSEARCH_AUTH: %q is not one of sigv4, basic, none", c.Auth))
+	}
+	if err := checkIndexName(c.Prefix + "a"); c.Prefix != "" && err != nil {
+		errs = append(errs, fmt.Errorf("INDEX_PREFIX: %w", err))
+	}
+	if err := checkIndexName(c.Alias); err != nil {
+		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %w", err))
+	} else if c.Prefix != "" && strings.HasPrefix(c.Alias, c.Prefix) {
+		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %q starts with INDEX_PREFIX %q, so it could clash with a symbol's index", c.Alias, c.Prefix))
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts https, and http only for a loopback host (a local test server).
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	if u.User != nil {
+		return errors.New("credentials in the URL are not allowed: use OPENSEARCH_AUTH")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("%s: https is required for anything but a loopback host", u.Host)
+		}
+	default:
+		return fmt.Errorf("%q: scheme must be https", raw)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkIndexName applies OpenSearch's index naming rules.
+func checkIndexName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty")
+	case len(name) > 255:
+		return fmt.Errorf("%q is longer than 255 bytes", name)
+	case name != strings.ToLower(name):
+		return fmt.Errorf("%q must be lower-case", name)
+	case strings.ContainsAny(name, ` "*\<|,>/?#:`):
+		return fmt.Errorf("%q contains a character OpenSearch does not allow in index names", name)
+	case strings.HasPrefix(name, "_") || strings.HasPrefix(name, "-") || strings.HasPrefix(name, "+") || strings.HasPrefix(name, "."):
+		return fmt.Errorf("%q must not start with _, -, + or .", name)
+	}
+	return nil
+}
+
+// LogValue shows the configuration without its password.
+func (c Config) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.String("url", c.URL),
+		slog.String("auth", string(c.Auth)),
+		slog.String("prefix", c.Prefix),
+		slog.String("alias", c.Alias),
+	}
+	if c.Auth == AuthSigV4 {
+		attrs = append(attrs, slog.String("service", c.Service))
+	}
+	if c.Username != "" {
+		attrs = append(attrs, slog.String("username", c.Username))
+	}
+	if c.SecretARN != "" {
+		attrs = append(attrs, slog.String("secretArn", c.SecretARN))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// String is LogValue's text, so fmt never prints the password either.
+func (c Config) String() string { return c.LogValue().String() }
