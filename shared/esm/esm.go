@@ -167,8 +167,8 @@ func (m *Mapping) Stats() Stats {
 	return s
 }
 
-// Run consumes until ctx is done, then lets an in-flight batch finish, commits it, leaves the group and closes
-// the client. Offsets are committed only after the handler succeeds; a failed batch is retried, whole and
+// Run consumes until ctx is done, then hands over the records it gathered (one call, not retried), commits
+// them if it succeeded, leaves the group and closes the client. Offsets are committed only after the handler succeeds; a failed batch is retried, whole and
 // unchanged, with backoff, until it succeeds or ctx is done (it is then redelivered on the next run).
 func (m *Mapping) Run(ctx context.Context) error {
 	defer m.client.Close()
@@ -185,6 +185,12 @@ func (m *Mapping) Run(ctx context.Context) error {
 		fs := m.client.PollRecords(pollCtx, m.cfg.BatchSize-len(batch))
 		cancel()
 		if ctx.Err() != nil {
+			// records gathered for the window are handed over once: the call is not cut short by ctx
+			if len(batch) > 0 {
+				if err := m.process(ctx, batch); err != nil {
+					m.log.Warn("stopped with an unprocessed batch: it will be redelivered", "records", len(batch))
+				}
+			}
 			m.client.AllowRebalance()
 			return nil
 		}
