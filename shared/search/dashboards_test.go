@@ -1,0 +1,170 @@
+package search_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/finfeed/finfeed/shared/search"
+)
+
+func TestSavedObjectsAreValid(t *testing.T) {
+	for _, alias := range []string{"bars", "finfeed-all"} {
+		data, err := search.SavedObjects(alias)
+		if err != nil {
+			t.Fatalf("SavedObjects(%q): %v", alias, err)
+		}
+		if err := search.ValidateSavedObjects(data, alias); err != nil {
+			t.Errorf("ValidateSavedObjects(%q):\n%v", alias, err)
+		}
+	}
+}
+
+func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
+	good, err := search.SavedObjects("bars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		old, new string // replaced once in the export
+		alias    string
+		wantErr  string
+	}{
+		{name: "time field not a date", old: `"timeFieldName":"timestamp"`, new: `"timeFieldName":"symbol"`, wantErr: "timeFieldName"},
+		{name: "index pattern titled differently", alias: "other", wantErr: "want the alias"},
+		{name: "aggregation on an unmapped field", old: `\"field\":\"close\"`, new: `\"field\":\"price\"`, wantErr: `field "price"`},
+		{name: "terms on a double", old: `\"field\":\"symbol\"`, new: `\"field\":\"close\"`, wantErr: "want keyword"},
+		{name: "dangling panel reference", old: `"id":"finfeed-indicators"}]`, new: `"id":"finfeed-missing"}]`, wantErr: "not in the file"},
+		{name: "broken visState", old: `"visState":"{`, new: `"visState":"{{`, wantErr: "visState"},
+		{name: "not JSON", old: `{"type":"dashboard"`, new: `{"type":"dashboard",,`, wantErr: "line 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := good
+			if tt.old != "" {
+				if !bytes.Contains(good, []byte(tt.old)) {
+					t.Fatalf("fixture text %q not found in the saved objects", tt.old)
+				}
+				data = bytes.Replace(good, []byte(tt.old), []byte(tt.new), 1)
+			}
+			alias := "bars"
+			if tt.alias != "" {
+				alias = tt.alias
+			}
+			err := search.ValidateSavedObjects(data, alias)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ValidateSavedObjects: got %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// dashboardsServer answers POST /_dashboards/api/saved_objects/_import as OpenSearch Dashboards does, checking
+// the xsrf header, the multipart file and every NDJSON line.
+func dashboardsServer(t *testing.T, user, pass string) (*httptest.Server, *[]string) {
+	t.Helper()
+	var imported []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail := func(status int, msg string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			if err := json.NewEncoder(w).Encode(map[string]any{"statusCode": status, "error": http.StatusText(status), "message": msg}); err != nil {
+				t.Error(err)
+			}
+		}
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			fail(http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		if r.Method != http.MethodPost || r.URL.Path != "/_dashboards/api/saved_objects/_import" || r.URL.Query().Get("overwrite") != "true" {
+			fail(http.StatusNotFound, "not found: "+r.Method+" "+r.URL.String())
+			return
+		}
+		if r.Header.Get("osd-xsrf") == "" {
+			fail(http.StatusBadRequest, "Request must contain a osd-xsrf header.")
+			return
+		}
+		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "multipart/form-data" {
+			fail(http.StatusUnsupportedMediaType, "want multipart/form-data")
+			return
+		}
+		part, err := multipart.NewReader(r.Body, params["boundary"]).NextPart()
+		if err != nil || part.FormName() != "file" || !strings.HasSuffix(part.FileName(), ".ndjson") {
+			fail(http.StatusBadRequest, "want a file part named file with an .ndjson name")
+			return
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			fail(http.StatusBadRequest, err.Error())
+			return
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var o struct{ Type, ID string }
+			if err := json.Unmarshal(sc.Bytes(), &o); err != nil || o.Type == "" || o.ID == "" {
+				fail(http.StatusBadRequest, "bad saved object line")
+				return
+			}
+			imported = append(imported, o.Type+"/"+o.ID)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(map[string]any{"success": true, "successCount": len(imported)}); err != nil {
+			t.Error(err)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &imported
+}
+
+func TestImportDashboards(t *testing.T) {
+	dash, imported := dashboardsServer(t, "admin", "dash-Pa55")
+	tests := []struct {
+		name     string
+		password string
+		wantErr  string
+	}{
+		{name: "imports every object", password: "dash-Pa55"},
+		{name: "refused credentials", password: "nope", wantErr: "status 401"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			*imported = nil
+			cfg := search.Config{URL: "https://127.0.0.1:1", DashboardsURL: dash.URL + "/_dashboards", Auth: search.AuthBasic,
+				Username: "admin", Password: tt.password, Alias: "bars", Service: "es"}
+			c, err := search.NewClient(t.Context(), cfg, search.Deps{Transport: dash.Client().Transport})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := c.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			res, err := c.ImportDashboards(t.Context())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ImportDashboards: got %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ImportDashboards: %v", err)
+			}
+			want := []string{"index-pattern/finfeed-bars", "visualization/finfeed-close", "visualization/finfeed-change",
+				"visualization/finfeed-indicators", "dashboard/finfeed-market"}
+			if strings.Join(*imported, ",") != strings.Join(want, ",") || res.SuccessCount != len(want) {
+				t.Errorf("imported: got %v (count %d), want %v", *imported, res.SuccessCount, want)
+			}
+		})
+	}
+}
