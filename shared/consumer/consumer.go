@@ -104,11 +104,12 @@ func check(ctx context.Context, cl *kgo.Client, topic string) error {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	md, err := kadm.NewClient(cl).Metadata(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("%w (wrong user or password?): %w", ErrLogin, err)
-	}
 	td, ok := md.Topics[topic]
 	switch {
+	case errors.Is(err, kerr.TopicAuthorizationFailed):
+		return fmt.Errorf("topic %s: this user may not read it: %w", topic, err)
+	case err != nil:
+		return fmt.Errorf("%w (wrong user or password?): %w", ErrLogin, err)
 	case !ok:
 		return fmt.Errorf("topic %s: not in the cluster's metadata", topic)
 	case errors.Is(td.Err, kerr.TopicAuthorizationFailed):
