@@ -107,7 +107,7 @@ func TestConfigNeverShowsPassword(t *testing.T) {
 func TestNaming(t *testing.T) {
 	tests := []struct {
 		prefix, symbol, wantIndex string
-		wantPatterns               []string
+		wantPatterns              []string
 	}{
 		{"", "AMZN", "amzn", nil},
 		{"bars-", "BRK.B", "bars-brk.b", []string{"bars-*"}},
