@@ -1,0 +1,314 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/bar"
+)
+
+// Session is one connected, subscribed stream (alpaca.Session).
+type Session interface {
+	Read(ctx context.Context, into []alpaca.Event) ([]alpaca.Event, error)
+	Close() error
+}
+
+// Dialer opens a session. A refusal is an *alpaca.ServerError.
+type Dialer func(ctx context.Context) (Session, error)
+
+// History serves the minute bars that start in [from, to) (alpaca.REST).
+type History interface {
+	MinuteBars(ctx context.Context, symbols []string, from, to time.Time) ([]bar.Raw, error)
+}
+
+// Sink takes bars for Kafka (Producer).
+type Sink interface {
+	Send(b *bar.Raw) error
+}
+
+// Ingester keeps one stream session open at a time and hands every bar to the sink; after any gap it backfills
+// the missed minutes from History.
+type Ingester struct {
+	Dial    Dialer
+	History History
+	Sink    Sink
+	Metrics *Metrics
+	Health  *Health
+	Log     *slog.Logger
+	// Symbols are the configured symbols, or nil for all ("*"): backfill then asks for the symbols seen so far.
+	Symbols []string
+
+	ReconnectMin, ReconnectMax time.Duration
+	ConnLimitHold              time.Duration
+	StaleAfter                 time.Duration
+	BackfillOverlap            time.Duration
+	// BackfillAttempts bounds the REST attempts per gap (default 8).
+	BackfillAttempts int
+	// MarketOpen says when silence is suspicious (default: New York regular session, weekdays 9:30-16:00).
+	MarketOpen func(time.Time) bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	seenMu sync.Mutex
+	seen   map[string]struct{}
+	fills  sync.WaitGroup
+}
+
+// ErrStale means the watchdog ended a session that was connected but silent in market hours.
+var ErrStale = errors.New("stream silent during market hours")
+
+// ErrRefused means Alpaca refused the login for good (bad credentials, plan or symbol limit): retrying cannot
+// help, so Run stops.
+var ErrRefused = errors.New("alpaca refused the stream login")
+
+// Run reads the stream until ctx ends (nil) or Alpaca refuses the login for good (ErrRefused). Bars already read
+// when ctx ends are in the sink; backfills in progress are abandoned with a log line naming the gap.
+func (in *Ingester) Run(ctx context.Context) error {
+	defer in.fills.Wait()
+	var gapFrom time.Time
+	failures := 0
+	for ctx.Err() == nil {
+		sess, err := in.Dial(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			in.Health.setDisconnected(err.Error())
+			var se *alpaca.ServerError
+			if errors.As(err, &se) && se.Permanent() {
+				in.Log.Error("alpaca refused the stream login; check ALPACA_API_KEY/ALPACA_API_SECRET or ALPACA_SECRET_ARN, the feed and the plan", "err", err)
+				return fmt.Errorf("%w: %w", ErrRefused, err)
+			}
+			wait := in.backoff(failures)
+			failures++
+			if errors.Is(err, alpaca.ErrConnectionLimit) {
+				in.Metrics.ConnLimitHolds.Add(1)
+				wait = in.ConnLimitHold + jitter(in.ReconnectMin)
+				in.Log.Warn("alpaca connection limit (406): another connection holds the slot; waiting it out", "wait", wait)
+			} else {
+				in.Log.Warn("stream connect failed", "err", err, "retryIn", wait, "failures", failures)
+			}
+			if !sleep(ctx, wait) {
+				break
+			}
+			continue
+		}
+		connectedAt := in.now()
+		in.Health.setConnected()
+		in.Log.Info("stream connected")
+		if !gapFrom.IsZero() {
+			in.backfill(ctx, gapFrom, connectedAt)
+			gapFrom = time.Time{}
+		}
+		got, err := in.session(ctx, sess)
+		if cerr := sess.Close(); cerr != nil {
+			in.Log.Warn("close stream session", "err", cerr)
+		}
+		if ctx.Err() != nil {
+			in.Health.setDisconnected("shutting down")
+			break
+		}
+		in.Health.setDisconnected(err.Error())
+		in.Metrics.Reconnects.Add(1)
+		if errors.Is(err, ErrStale) {
+			in.Metrics.StaleReconnects.Add(1)
+		}
+		gapFrom = in.now().Truncate(time.Minute).Add(-in.BackfillOverlap)
+		if got > 0 {
+			failures = 0
+		}
+		wait := in.backoff(failures)
+		failures++
+		in.Log.Warn("stream session ended; reconnecting", "err", err, "bars", got, "retryIn", wait)
+		if !sleep(ctx, wait) {
+			break
+		}
+	}
+	return nil
+}
+
+// session reads sess until it fails, goes stale or ctx ends, and returns how many bars it delivered.
+func (in *Ingester) session(ctx context.Context, sess Session) (int, error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var lastRead atomic.Int64
+	var sending atomic.Bool
+	lastRead.Store(in.now().UnixNano())
+	go func() {
+		every := max(in.StaleAfter/4, time.Millisecond)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				now := in.now()
+				silent := now.Sub(time.Unix(0, lastRead.Load()))
+				// a reader blocked on Kafka backpressure is not a silent stream
+				if !sending.Load() && silent > in.StaleAfter && in.marketOpen(now) {
+					cancel(fmt.Errorf("%w: nothing for %s", ErrStale, silent.Round(time.Second)))
+					return
+				}
+			}
+		}
+	}()
+	var evs []alpaca.Event
+	n := 0
+	for {
+		var err error
+		evs, err = sess.Read(sctx, evs[:0])
+		lastRead.Store(in.now().UnixNano())
+		sending.Store(true)
+		for i := range evs {
+			ev := &evs[i]
+			if ev.Updated {
+				in.Metrics.UpdatedBarsIn.Add(1)
+			} else {
+				in.Metrics.BarsIn.Add(1)
+			}
+			if in.Symbols == nil {
+				in.saw(ev.Bar.Symbol)
+			}
+			if serr := in.Sink.Send(&ev.Bar); serr != nil {
+				return n, fmt.Errorf("hand bar to kafka: %w", serr)
+			}
+			n++
+		}
+		sending.Store(false)
+		if err != nil {
+			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && errors.Is(cause, ErrStale) {
+				return n, cause
+			}
+			return n, err
+		}
+	}
+}
+
+// backfill starts fetching the bars that start in [from, until.Truncate(minute)) and sending them. Bars of the
+// minute in progress at until arrive live; bars also received live encode to the same bytes, so downstream
+// collapses the duplicates.
+func (in *Ingester) backfill(ctx context.Context, from, until time.Time) {
+	to := until.Truncate(time.Minute)
+	if !from.Before(to) {
+		return
+	}
+	symbols := in.Symbols
+	if symbols == nil {
+		symbols = in.seenSymbols()
+	}
+	if len(symbols) == 0 {
+		in.Log.Warn("backfill skipped: no symbols seen yet", "from", from, "to", to)
+		return
+	}
+	in.fills.Add(1)
+	go func() {
+		defer in.fills.Done()
+		attempts := in.BackfillAttempts
+		if attempts <= 0 {
+			attempts = 8
+		}
+		for attempt := 0; attempt < attempts; attempt++ {
+			if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
+				break
+			}
+			bars, err := in.History.MinuteBars(ctx, symbols, from, to)
+			if err != nil {
+				in.Metrics.BackfillErrors.Add(1)
+				in.Log.Warn("backfill failed", "from", from, "to", to, "attempt", attempt+1, "err", err)
+				continue
+			}
+			for i := range bars {
+				if err := in.Sink.Send(&bars[i]); err != nil {
+					in.Log.Error("backfill abandoned", "from", bars[i].Time, "to", to, "err", err)
+					return
+				}
+				in.Metrics.Backfilled.Add(1)
+			}
+			in.Log.Info("backfilled gap", "from", from, "to", to, "bars", len(bars))
+			return
+		}
+		in.Log.Error("backfill gave up: bars in this gap are missing from raw", "from", from, "to", to, "symbols", len(symbols))
+	}()
+}
+
+func (in *Ingester) saw(symbol string) {
+	in.seenMu.Lock()
+	defer in.seenMu.Unlock()
+	if in.seen == nil {
+		in.seen = map[string]struct{}{}
+	}
+	in.seen[symbol] = struct{}{}
+}
+
+func (in *Ingester) seenSymbols() []string {
+	in.seenMu.Lock()
+	defer in.seenMu.Unlock()
+	out := make([]string, 0, len(in.seen))
+	for s := range in.seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// backoff is the capped exponential delay after n consecutive failures, with jitter in [d/2, d].
+func (in *Ingester) backoff(n int) time.Duration {
+	d := in.ReconnectMin << min(n, 20)
+	if d <= 0 || d > in.ReconnectMax {
+		d = in.ReconnectMax
+	}
+	return d/2 + jitter(d/2)
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
+}
+
+func (in *Ingester) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
+}
+
+func (in *Ingester) marketOpen(t time.Time) bool {
+	if in.MarketOpen != nil {
+		return in.MarketOpen(t)
+	}
+	return RegularSession(t)
+}
+
+// RegularSession reports whether t falls in the New York regular session (weekdays 9:30-16:00). Holidays are
+// not known here: on one, a silent stream is reconnected every StaleAfter, which costs nothing.
+func RegularSession(t time.Time) bool {
+	ny := t.In(bar.NewYork)
+	if wd := ny.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return false
+	}
+	m := ny.Hour()*60 + ny.Minute()
+	return m >= 9*60+30 && m < 16*60
+}
+
+// sleep waits d or until ctx ends; it reports whether the wait completed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

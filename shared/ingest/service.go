@@ -1,0 +1,157 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/secrets"
+)
+
+// Service is the whole ingester: stream, backfill, producer, health server and metrics, built once.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	metricsW io.Writer
+	client   *kgo.Client
+	producer *Producer
+	health   *Health
+	ingester *Ingester
+	healthLn net.Listener
+}
+
+// New resolves credentials (Secrets Manager when configured), builds the Kafka client and opens the health
+// listener. Metrics lines go to metrics (stdout in the task).
+func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (*Service, error) {
+	var awsCfg aws.Config
+	if cfg.Alpaca.SecretARN != "" || cfg.Kafka.SecretARN != "" || cfg.Kafka.Auth == kafka.AuthIAM {
+		var err error
+		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
+			return nil, fmt.Errorf("load aws config: %w", err)
+		}
+	}
+	sm := secrets.Manager{}
+	if cfg.Alpaca.SecretARN != "" || cfg.Kafka.SecretARN != "" {
+		sm.Client = secretsmanager.NewFromConfig(awsCfg)
+	}
+	ac, err := cfg.Alpaca.WithCredentials(ctx, sm)
+	if err != nil {
+		return nil, err
+	}
+	client, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: sm, Credentials: awsCfg.Credentials},
+		kgo.DefaultProduceTopic(cfg.RawTopic),
+		kgo.MaxBufferedRecords(cfg.MaxBuffered),
+		kgo.ProducerLinger(5*time.Millisecond),
+	)
+	if err != nil {
+		return nil, err
+	}
+	m := &Metrics{}
+	p := NewProducer(client, cfg.RawTopic, cfg.MaxBuffered, m, log)
+	h := &Health{producing: p.Healthy}
+	var symbols []string
+	if !ac.AllSymbols() {
+		symbols = ac.Symbols
+	}
+	opts := alpaca.StreamOptions{URL: ac.StreamURL, Feed: ac.Feed, Key: ac.Key, Secret: ac.Secret, Symbols: ac.Symbols}
+	in := &Ingester{
+		Dial: func(ctx context.Context) (Session, error) {
+			s, err := alpaca.Dial(ctx, opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+		History: alpaca.NewREST(ac, 0), Sink: p, Metrics: m, Health: h, Log: log, Symbols: symbols,
+		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConnLimitHold: cfg.ConnLimitHold,
+		StaleAfter: cfg.StaleAfter, BackfillOverlap: cfg.BackfillOverlap,
+	}
+	s := &Service{cfg: cfg, log: log, metricsW: metrics, client: client, producer: p, health: h, ingester: in}
+	if cfg.HealthAddr != "" {
+		if s.healthLn, err = net.Listen("tcp", cfg.HealthAddr); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("health listener: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// HealthAddr is where /healthz and /readyz are served ("" when off).
+func (s *Service) HealthAddr() string {
+	if s.healthLn == nil {
+		return ""
+	}
+	return s.healthLn.Addr().String()
+}
+
+// Ingester is the core, for tests that tune it before Run.
+func (s *Service) Ingester() *Ingester { return s.ingester }
+
+// Run ingests until ctx ends (SIGTERM), then stops reading, flushes Kafka within the shutdown timeout and
+// closes everything. It returns nil after a clean stop, or why it stopped otherwise (login refused, records
+// that could not be delivered in time).
+func (s *Service) Run(ctx context.Context) error {
+	bg, stopBg := context.WithCancel(context.Background())
+	healthDone := make(chan error, 1)
+	if s.healthLn != nil {
+		go func() { healthDone <- ServeHealth(bg, s.healthLn, s.health) }()
+	} else {
+		healthDone <- nil
+	}
+	metricsDone := make(chan struct{})
+	go func() {
+		defer close(metricsDone)
+		t := time.NewTicker(s.cfg.MetricsInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case now := <-t.C:
+				s.emit(now)
+			}
+		}
+	}()
+	runErr := s.ingester.Run(ctx)
+	s.log.Info("stopped reading; flushing", "inFlight", s.producer.InFlight())
+	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	flushErr := s.producer.Flush(fctx)
+	cancel()
+	if flushErr != nil {
+		s.producer.Abort()
+	}
+	s.client.Close() // fails what is still buffered: counted and logged as lost
+	stopBg()
+	<-metricsDone
+	s.emit(time.Now())
+	herr := <-healthDone
+	if flushErr != nil {
+		s.log.Error("shutdown flush incomplete", "err", flushErr, "lost", s.producer.m.Lost.Load())
+	} else {
+		s.log.Info("flushed; stopped")
+	}
+	return errors.Join(runErr, flushErr, herr)
+}
+
+func (s *Service) emit(now time.Time) {
+	if err := s.producer.m.WriteEMF(s.metricsW, now); err != nil {
+		s.log.Warn("metrics", "err", err)
+	}
+}
+
+// Metrics are the live counters.
+func (s *Service) Metrics() *Metrics { return s.producer.m }
+
+// Ready is nil when connected, authenticated and producing.
+func (s *Service) Ready() error { return s.health.Ready() }
