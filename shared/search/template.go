@@ -60,7 +60,6 @@ func (c Config) Template() map[string]any {
 			"mappings": Mapping(),
 			"aliases":  map[string]any{c.Alias: map[string]any{}},
 		},
-		"_meta": map[string]any{"managed_by": "finfeed"},
 	}
 }
 
