@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/xdg-go/scram"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+// waitLimit bounds every wait in these tests: generous, since the machine is shared.
+const waitLimit = 60 * time.Second
+
+// kitData is the path of a file in ../shared/data, next to the repository root (found by walking up to go.mod).
+func kitData(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory: cannot find the repository root")
+		}
+		dir = parent
+	}
+	p := filepath.Join(filepath.Dir(dir), "shared", "data", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test data %s is missing (the kit's ../shared/data next to the repository): %v", name, err)
+	}
+	return p
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func writeFile(t *testing.T, name string, lines []string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// expected enriches valid raw lines as the contract says, keyed by symbol and timestamp.
+func expected(t *testing.T, closesCSV string, rawLines []string) map[string]string {
+	t.Helper()
+	store, err := prevclose.LoadCSVFile(closesCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store}
+	want := map[string]string{}
+	for _, l := range rawLines {
+		raw, err := bar.DecodeRaw([]byte(l))
+		if err != nil {
+			continue
+		}
+		en, err := e.Enrich(context.Background(), &raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[barID(raw.Symbol, raw.Time)] = string(bar.AppendEnriched(nil, &en))
+	}
+	return want
+}
+
+func barID(symbol string, t time.Time) string { return symbol + "@" + t.UTC().Format(time.RFC3339) }
+
+// output is a buffer the command writes to while the test reads it.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// waitFor polls cond until it holds or waitLimit passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", waitLimit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// localRun is a `feed local` running in the test process.
+type localRun struct {
+	addr        string
+	serviceUser string
+	servicePass string
+	stdout      *output
+	stderr      *output
+	stop        func() int
+}
+
+var (
+	addrRE    = regexp.MustCompile(`embedded Kafka on (127\.0\.0\.1:\d+),`)
+	serviceRE = regexp.MustCompile(`KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
+)
+
+// startLocal runs `feed local args...` (or serveLocal with o, when o is not nil) until the test ends or stop is
+// called, and waits until it prints how to connect.
+func startLocal(t *testing.T, o *localOptions, args ...string) *localRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &localRun{stdout: &output{}, stderr: &output{}}
+	done := make(chan int, 1)
+	go func() {
+		if o != nil {
+			if err := serveLocal(ctx, *o, r.stdout, r.stderr); err != nil {
+				fmt.Fprintf(r.stderr, "serveLocal: %v\n", err)
+				done <- exitFailure
+				return
+			}
+			done <- exitOK
+			return
+		}
+		done <- run(ctx, append([]string{"local"}, args...), nil, r.stdout, r.stderr)
+	}()
+	var once sync.Once
+	code := -1
+	r.stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(waitLimit):
+				t.Errorf("feed local did not stop within %v", waitLimit)
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { r.stop() })
+	deadline := time.Now().Add(waitLimit)
+	for {
+		if m := addrRE.FindStringSubmatch(r.stdout.String()); m != nil && strings.Contains(r.stdout.String(), "read the enriched feed") {
+			r.addr = m[1]
+			break
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("feed local exited with %d before serving:\nstdout:\n%s\nstderr:\n%s", c, r.stdout, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("feed local printed no address within %v:\n%s", waitLimit, r.stdout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := serviceRE.FindStringSubmatch(r.stdout.String()); m != nil {
+		r.serviceUser, r.servicePass = m[1], m[2]
+	}
+	return r
+}
+
+// scramClient adapts xdg-go/scram to sarama.
+type scramClient struct {
+	conv *scram.ClientConversation
+}
+
+func (c *scramClient) Begin(user, pass, authzID string) error {
+	cl, err := scram.HashGeneratorFcn(sha512.New).NewClient(user, pass, authzID)
+	if err != nil {
+		return err
+	}
+	c.conv = cl.NewConversation()
+	return nil
+}
+
+func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
+func (c *scramClient) Done() bool                            { return c.conv.Done() }
+
+// saramaConfig is an IBM/sarama configuration; an empty user means no SASL. The SASL settings are the ones
+// kfake accepts (handshake v1).
+func saramaConfig(user, pass string) *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.ClientID = "finfeed-e2e-sarama"
+	cfg.Metadata.Retry.Max = 1
+	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	cfg.Net.DialTimeout = 10 * time.Second
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Return.Errors = true
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Retry.Max = 0
+	if user != "" {
+		cfg.Net.SASL.Enable = true
+		cfg.Net.SASL.Handshake = true
+		cfg.Net.SASL.Version = sarama.SASLHandshakeV1
+		cfg.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+		cfg.Net.SASL.User = user
+		cfg.Net.SASL.Password = pass
+		cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{} }
+	}
+	return cfg
+}
+
+// message is a record as an independent client saw it.
+type message struct {
+	key, value string
+	headers    map[string]string
+	partition  int32
+	offset     int64
+}
+
+// saramaRead reads topic from the oldest offset with IBM/sarama until want records arrived, then checks the
+// topic holds no more than that.
+func saramaRead(t *testing.T, addr, user, pass, topic string, want int) []message {
+	t.Helper()
+	client, err := sarama.NewClient([]string{addr}, saramaConfig(user, pass))
+	if err != nil {
+		t.Fatalf("sarama client as %q: %v", user, err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatalf("sarama partitions of %s as %q: %v", topic, user, err)
+	}
+	msgs := make(chan message, 1024)
+	errs := make(chan error, len(parts))
+	for _, p := range parts {
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatalf("sarama consume %s/%d as %q: %v", topic, p, user, err)
+		}
+		defer pc.Close()
+		go func() {
+			for {
+				select {
+				case m, ok := <-pc.Messages():
+					if !ok {
+						return
+					}
+					h := map[string]string{}
+					for _, rh := range m.Headers {
+						h[string(rh.Key)] = string(rh.Value)
+					}
+					msgs <- message{key: string(m.Key), value: string(m.Value), headers: h, partition: m.Partition, offset: m.Offset}
+				case e, ok := <-pc.Errors():
+					if ok {
+						errs <- e
+					}
+					return
+				}
+			}
+		}()
+	}
+	var got []message
+	timeout := time.After(waitLimit)
+	for len(got) < want {
+		select {
+		case m := <-msgs:
+			got = append(got, m)
+		case err := <-errs:
+			t.Fatalf("sarama read of %s: %v", topic, err)
+		case <-timeout:
+			t.Fatalf("sarama read of %s: got %d records within %v, want %d", topic, len(got), waitLimit, want)
+		}
+	}
+	var total int64
+	for _, p := range parts {
+		newest, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oldest, err := client.GetOffset(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += newest - oldest
+	}
+	if total != int64(want) {
+		t.Errorf("%s holds %d records, want exactly %d", topic, total, want)
+	}
+	return got
+}
+
+// splitLines is a bufio split of s into non-empty lines.
+func splitLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func isAuthError(err error) bool {
+	return errors.Is(err, sarama.ErrTopicAuthorizationFailed) || errors.Is(err, sarama.ErrClusterAuthorizationFailed)
+}
