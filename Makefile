@@ -30,11 +30,20 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 ## deps: what tests need beyond Go modules (dynalite from npm, pinned by its lock file)
-deps: $(DYNALITE_DIR)/node_modules/.package-lock.json
+deps: $(DYNALITE_DIR)/node_modules/.package-lock.json $(BIN)/zinc
 
 $(DYNALITE_DIR)/node_modules/.package-lock.json: $(DYNALITE_DIR)/package.json $(DYNALITE_DIR)/package-lock.json
 	npm ci --prefix $(DYNALITE_DIR) --no-audit --no-fund
 	@touch $@
+
+ZINC_DIR := tools/zinc
+.PHONY: zinc
+## zinc: the ZincSearch wrapper (Elasticsearch-compatible test server, its own module) into bin/; rebuilt only
+## when its sources change (a cold build takes about 2 minutes)
+zinc: $(BIN)/zinc
+
+$(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
+	cd $(ZINC_DIR) && $(GO) build -trimpath -o $(CURDIR)/$(BIN)/zinc .
 
 clean:
 	rm -rf $(BIN) .aws-sam
