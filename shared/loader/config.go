@@ -1,0 +1,86 @@
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/secrets"
+)
+
+// Config is the loader's configuration, read once at start.
+type Config struct {
+	Alpaca         alpaca.Config
+	PrevCloseTable string
+	LookbackDays   int
+}
+
+// Source is the provenance written with each item.
+const Source = "alpaca:1Day:split"
+
+// Load reads alpaca.Load's ALPACA_* and SYMBOLS (an explicit list: the loader cannot enumerate "*"),
+// PREV_CLOSE_TABLE (required) and LOOKBACK_DAYS (default 10). Every problem is reported together.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	ac, err := alpaca.Load(getenv)
+	errs = append(errs, err)
+	c := Config{Alpaca: ac, PrevCloseTable: strings.TrimSpace(getenv("PREV_CLOSE_TABLE")), LookbackDays: 10}
+	if c.PrevCloseTable == "" {
+		errs = append(errs, errors.New("PREV_CLOSE_TABLE: required"))
+	}
+	if ac.AllSymbols() {
+		errs = append(errs, errors.New("SYMBOLS: the loader needs an explicit list, not *"))
+	}
+	if v := strings.TrimSpace(getenv("LOOKBACK_DAYS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 366 {
+			errs = append(errs, fmt.Errorf("LOOKBACK_DAYS: %q is not a number of days in 1..366", v))
+		} else {
+			c.LookbackDays = n
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// LogValue shows the configuration without secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("alpaca", c.Alpaca), slog.String("prevCloseTable", c.PrevCloseTable),
+		slog.Int("lookbackDays", c.LookbackDays))
+}
+
+// New builds the loader on AWS clients from the default configuration (AWS_ENDPOINT_URL_DYNAMODB points it at
+// a local DynamoDB) and resolves the Alpaca credentials.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Loader, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load aws config: %w", err)
+	}
+	return NewWith(ctx, cfg, log, awsCfg)
+}
+
+// NewWith is New on a given AWS configuration.
+func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg aws.Config) (*Loader, error) {
+	sm := secrets.Manager{}
+	if cfg.Alpaca.SecretARN != "" {
+		sm.Client = secretsmanager.NewFromConfig(awsCfg)
+	}
+	ac, err := cfg.Alpaca.WithCredentials(ctx, sm)
+	if err != nil {
+		return nil, err
+	}
+	store := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.PrevCloseTable)
+	store.Source = Source
+	return &Loader{Bars: alpaca.NewREST(ac, 30*time.Second), Store: store, Symbols: ac.Symbols,
+		Lookback: cfg.LookbackDays, Log: log}, nil
+}

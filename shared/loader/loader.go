@@ -1,0 +1,113 @@
+// Package loader is the previous-close loader: split-adjusted daily closes from Alpaca into the previous-close
+// table, on a schedule (the last days again, so a split's re-adjusted closes replace the old ones) or for a
+// date range. The Lambda and `feed prevclose` run this same code.
+package loader
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+// DailyBars serves split-adjusted daily closes (alpaca.REST).
+type DailyBars interface {
+	DailyCloses(ctx context.Context, symbols []string, from, to bar.Date) ([]alpaca.DailyClose, error)
+}
+
+// Store keeps closes; writing one again overwrites it (prevclose.DynamoDB).
+type Store interface {
+	Put(ctx context.Context, closes []prevclose.Close) error
+}
+
+// Loader copies closes from Bars to Store.
+type Loader struct {
+	Bars    DailyBars
+	Store   Store
+	Symbols []string
+	// Lookback is how many calendar days before the run's date a scheduled run rewrites (default 10: a long
+	// weekend plus holidays, so the latest close before any date is always among them).
+	Lookback int
+	// WindowDays bounds the days fetched and written at once on long ranges (default 92).
+	WindowDays int
+	Log        *slog.Logger
+}
+
+// Result says what a run did.
+type Result struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Symbols int    `json:"symbols"`
+	Closes  int    `json:"closes"`
+	Skipped int    `json:"skipped"` // closes Alpaca sent that may not be stored (non-positive price)
+}
+
+// MaxRangeDays bounds one on-demand range (about 20 years).
+const MaxRangeDays = 7400
+
+// ErrBadRange means an on-demand range is empty, reversed or too long.
+var ErrBadRange = errors.New("bad date range")
+
+// Scheduled loads the closes of the Lookback days up to and including at's New York date. Run before the
+// pre-market session on a split's ex-date, it replaces the previous close with the split-adjusted one.
+func (l *Loader) Scheduled(ctx context.Context, at time.Time) (Result, error) {
+	back := l.Lookback
+	if back <= 0 {
+		back = 10
+	}
+	to := bar.TradingDate(at)
+	return l.Range(ctx, to.AddDays(-back), to)
+}
+
+// Range loads the closes dated from..to inclusive (New York trading dates). Re-running it writes the same items.
+func (l *Loader) Range(ctx context.Context, from, to bar.Date) (Result, error) {
+	res := Result{From: from.String(), To: to.String(), Symbols: len(l.Symbols)}
+	if from.IsZero() || to.IsZero() || to.Before(from) {
+		return res, fmt.Errorf("%w: from %s to %s", ErrBadRange, from, to)
+	}
+	if to.Time().Sub(from.Time()) > MaxRangeDays*24*time.Hour {
+		return res, fmt.Errorf("%w: from %s to %s is longer than %d days", ErrBadRange, from, to, MaxRangeDays)
+	}
+	window := l.WindowDays
+	if window <= 0 {
+		window = 92
+	}
+	for start := from; !to.Before(start); start = start.AddDays(window) {
+		end := start.AddDays(window - 1)
+		if to.Before(end) {
+			end = to
+		}
+		got, err := l.Bars.DailyCloses(ctx, l.Symbols, start, end)
+		if err != nil {
+			return res, fmt.Errorf("load closes %s..%s: %w", start, end, err)
+		}
+		closes := make([]prevclose.Close, 0, len(got))
+		for _, g := range got {
+			c := prevclose.Close{Symbol: g.Symbol, Date: g.Date, Close: g.Close}
+			if err := c.Validate(); err != nil {
+				res.Skipped++
+				l.log().Warn("skipping a close that may not be stored", "symbol", g.Symbol, "date", g.Date.String(), "close", g.Close, "err", err)
+				continue
+			}
+			closes = append(closes, c)
+		}
+		if err := l.Store.Put(ctx, closes); err != nil {
+			return res, fmt.Errorf("store closes %s..%s: %w", start, end, err)
+		}
+		res.Closes += len(closes)
+	}
+	l.log().Info("loaded closes", "from", res.From, "to", res.To, "symbols", res.Symbols, "closes", res.Closes, "skipped", res.Skipped)
+	return res, nil
+}
+
+func (l *Loader) log() *slog.Logger {
+	if l.Log != nil {
+		return l.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
