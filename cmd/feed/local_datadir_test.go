@@ -1,0 +1,83 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/finfeed/finfeed/shared/kafka"
+)
+
+// TestLocalDataDirRestart: a second run on the same --data-dir still has the first run's records, and its
+// enrich group resumes from the committed offsets: nothing is enriched twice.
+func TestLocalDataDirRestart(t *testing.T) {
+	dir := t.TempDir()
+	closes := kitData(t, "jpm.prev-closes.csv")
+	first := readLines(t, kitData(t, "seed-sample.raw.ndjson"))
+	second := readLines(t, kitData(t, "jpm-2024-10-30_31.raw.ndjson"))[:4]
+	args := func(replay string) []string {
+		return []string{"--data-dir", dir, "--replay", replay, "--prev-closes", closes, "--kafka-addr", "127.0.0.1:0",
+			"--customer-user", "alice", "--customer-password", "pw", "--speed", "0", "--batch-window", "10ms"}
+	}
+
+	r := startLocal(t, nil, args(writeFile(t, "first.ndjson", first))...)
+	saramaRead(t, r.addr, "alice", "pw", "enhanced", len(first))
+	if code := r.stop(); code != exitOK {
+		t.Fatalf("first run exit: got %d, want 0; stderr:\n%s", code, r.stderr)
+	}
+
+	r = startLocal(t, nil, args(writeFile(t, "second.ndjson", second))...)
+	all := append(append([]string{}, first...), second...)
+	want := expected(t, closes, all)
+	got := saramaRead(t, r.addr, "alice", "pw", "enhanced", len(all))
+	seen := map[string]int{}
+	for _, m := range got {
+		seen[m.value]++
+	}
+	for id, v := range want {
+		if seen[v] != 1 {
+			t.Errorf("%s: in enhanced %d times, want once", id, seen[v])
+		}
+	}
+	saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw", len(all))
+
+	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
+		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var committed int64
+	waitFor(t, "the second run's commits", func() bool {
+		offs, err := kadm.NewClient(cl).FetchOffsets(t.Context(), enrichGroup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed = 0
+		offs.Each(func(o kadm.OffsetResponse) { committed += o.At })
+		return committed >= int64(len(all))
+	})
+	if committed != int64(len(all)) {
+		t.Errorf("committed offsets of %s: got %d, want %d", enrichGroup, committed, len(all))
+	}
+	if !strings.Contains(r.stdout.String(), "data dir "+dir) {
+		t.Errorf("data dir not announced:\n%s", r.stdout)
+	}
+}
+
+// TestLocalDataDirResumesSyntheticSession: the built-in session is deterministic, so a restart continues it
+// instead of writing it again.
+func TestLocalDataDirResumesSyntheticSession(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--kafka-addr", "127.0.0.1:0", "--speed", "0"}
+	r := startLocal(t, nil, args...)
+	waitFor(t, "the session to be written", func() bool { return strings.Contains(r.stdout.String(), "done, ") })
+	if code := r.stop(); code != exitOK {
+		t.Fatalf("first run exit: got %d, want 0; stderr:\n%s", code, r.stderr)
+	}
+	r = startLocal(t, nil, args...)
+	if out := r.stdout.String(); !strings.Contains(out, ", 0 records to raw") || !strings.Contains(out, "continuing after the ") {
+		t.Errorf("second run does not continue the session:\n%s", out)
+	}
+}
