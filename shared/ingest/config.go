@@ -28,6 +28,7 @@ type Config struct {
 	ConnLimitHold   time.Duration // wait after a 406 (Alpaca holds the connection slot ~90 s)
 	StaleAfter      time.Duration // connected but no bar this long in market hours: reconnect
 	BackfillOverlap time.Duration // backfill starts this far before the disconnect
+	BackfillOnStart time.Duration // at start, backfill this far back (covers a task replacement's gap)
 	MetricsInterval time.Duration // how often counters are logged (EMF)
 	ShutdownTimeout time.Duration // how long SIGTERM may take to flush
 }
@@ -41,7 +42,7 @@ const (
 // Load reads the environment: alpaca.Load's ALPACA_* and SYMBOLS, kafka.Load's KAFKA_*, RAW_TOPIC (default raw),
 // HEALTH_ADDR (default 127.0.0.1:8081; "off" disables), and the tuning knobs INGEST_MAX_BUFFERED (10000),
 // RECONNECT_MIN (1s), RECONNECT_MAX (60s), CONN_LIMIT_HOLD (90s), STALE_AFTER (3m), BACKFILL_OVERLAP (2m),
-// METRICS_INTERVAL (60s), SHUTDOWN_TIMEOUT (20s). Every problem is reported together.
+// BACKFILL_ON_START (5m; 0 disables), METRICS_INTERVAL (60s), SHUTDOWN_TIMEOUT (20s). Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	ac, err := alpaca.Load(getenv)
@@ -73,6 +74,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"CONN_LIMIT_HOLD", &c.ConnLimitHold, 90 * time.Second},
 		{"STALE_AFTER", &c.StaleAfter, 3 * time.Minute},
 		{"BACKFILL_OVERLAP", &c.BackfillOverlap, 2 * time.Minute},
+		{"BACKFILL_ON_START", &c.BackfillOnStart, 5 * time.Minute},
 		{"METRICS_INTERVAL", &c.MetricsInterval, time.Minute},
 		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 20 * time.Second},
 	} {
@@ -98,8 +100,8 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", name, d))
 		}
 	}
-	if c.ConnLimitHold < 0 || c.BackfillOverlap < 0 {
-		errs = append(errs, errors.New("CONN_LIMIT_HOLD and BACKFILL_OVERLAP: must not be negative"))
+	if c.ConnLimitHold < 0 || c.BackfillOverlap < 0 || c.BackfillOnStart < 0 {
+		errs = append(errs, errors.New("CONN_LIMIT_HOLD, BACKFILL_OVERLAP and BACKFILL_ON_START: must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -60,7 +60,7 @@ func newKafka(t *testing.T) *kfake.Cluster {
 }
 
 // newRig builds the service from environment variables as the task would, with env overriding the defaults.
-func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester)) *rig {
+func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fakealpaca.Server)) *rig {
 	t.Helper()
 	r := &rig{alpaca: fakealpaca.StartT(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}}
 	base := map[string]string{
@@ -82,7 +82,7 @@ func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester)) *r
 		t.Fatalf("new service: %v", err)
 	}
 	if tune != nil {
-		tune(r.svc.Ingester())
+		tune(r.svc.Ingester(), r.alpaca)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan error, 1)
@@ -330,7 +330,7 @@ func TestConnectionLimitIsWaitedOut(t *testing.T) {
 }
 
 func TestStaleStreamIsReconnectedInMarketHours(t *testing.T) {
-	r := newRig(t, map[string]string{"STALE_AFTER": "100ms"}, func(in *ingest.Ingester) {
+	r := newRig(t, map[string]string{"STALE_AFTER": "100ms"}, func(in *ingest.Ingester, _ *fakealpaca.Server) {
 		in.MarketOpen = func(time.Time) bool { return true }
 	})
 	waitSubscribes(t, r.alpaca, 2)
@@ -427,3 +427,27 @@ func TestSIGTERMFlushesEverythingReceived(t *testing.T) {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+func TestStartBackfillsTheMinutesBeforeIt(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	var want []bar.Raw
+	for m := -3; m <= -1; m++ {
+		want = append(want, minuteBar("AMZN", now.Add(time.Duration(m)*time.Minute), 180+float64(m)))
+	}
+	old := minuteBar("AMZN", now.Add(-30*time.Minute), 170) // before the window: not asked for
+	r := newRig(t, map[string]string{"BACKFILL_ON_START": "5m"}, func(_ *ingest.Ingester, s *fakealpaca.Server) {
+		s.Record(append(want, old)...)
+	})
+	recs := consumeUntil(t, r.kafka, atLeast(len(want)))
+	for i, rec := range recs {
+		if w := bar.AppendRaw(nil, &want[i]); string(rec.Value) != string(w) {
+			t.Errorf("record %d:\n got %s\nwant %s", i, rec.Value, w)
+		}
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.svc.Metrics().Backfilled.Load(); got != int64(len(want)) {
+		t.Errorf("backfilled: got %d, want %d", got, len(want))
+	}
+}

@@ -50,6 +50,9 @@ type Ingester struct {
 	ConnLimitHold              time.Duration
 	StaleAfter                 time.Duration
 	BackfillOverlap            time.Duration
+	// BackfillOnStart, when positive, backfills this far back after the first connection: the minutes between
+	// a replaced task's last bar and this one's first.
+	BackfillOnStart time.Duration
 	// BackfillAttempts bounds the REST attempts per gap (default 8).
 	BackfillAttempts int
 	// MarketOpen says when silence is suspicious (default: New York regular session, weekdays 9:30-16:00).
@@ -74,6 +77,9 @@ var ErrRefused = errors.New("alpaca refused the stream login")
 func (in *Ingester) Run(ctx context.Context) error {
 	defer in.fills.Wait()
 	var gapFrom time.Time
+	if in.BackfillOnStart > 0 {
+		gapFrom = in.now().Add(-in.BackfillOnStart).Truncate(time.Minute)
+	}
 	failures := 0
 	for ctx.Err() == nil {
 		sess, err := in.Dial(ctx)

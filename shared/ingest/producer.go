@@ -35,6 +35,8 @@ type Producer struct {
 	lastOK  atomic.Int64 // unix nanos of the last acknowledgement
 	lastErr atomic.Value // error: the last produce failure
 	errAt   atomic.Int64 // unix nanos of the last failure
+
+	lastWarn atomic.Int64 // unix nanos of the last failure logged
 }
 
 // NewProducer produces to topic on client with at most maxInFlight records unacknowledged. The client should be
@@ -79,8 +81,10 @@ func (p *Producer) produce(rec *kgo.Record, attempt int) {
 			p.lost(r, err)
 			return
 		}
-		if attempt == 0 || attempt%100 == 0 {
-			p.log.Warn("produce failed; retrying", "topic", r.Topic, "key", string(r.Key), "attempt", attempt+1, "err", err)
+		// one line a second at most: a broker refusing everything fails every record in flight
+		if now, last := time.Now().UnixNano(), p.lastWarn.Load(); now-last > int64(time.Second) && p.lastWarn.CompareAndSwap(last, now) {
+			p.log.Warn("produce failed; retrying", "topic", r.Topic, "key", string(r.Key), "attempt", attempt+1,
+				"errorsSoFar", p.m.ProduceErrors.Load(), "err", err)
 		}
 		// promises must not block: wait and re-produce elsewhere, still holding the slot
 		go p.retry(r, attempt+1)

@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 		},
 		History: alpaca.NewREST(ac, 0), Sink: p, Metrics: m, Health: h, Log: log, Symbols: symbols,
 		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConnLimitHold: cfg.ConnLimitHold,
-		StaleAfter: cfg.StaleAfter, BackfillOverlap: cfg.BackfillOverlap,
+		StaleAfter: cfg.StaleAfter, BackfillOverlap: cfg.BackfillOverlap, BackfillOnStart: cfg.BackfillOnStart,
 	}
 	s := &Service{cfg: cfg, log: log, metricsW: metrics, client: client, producer: p, health: h, ingester: in}
 	if cfg.HealthAddr != "" {
