@@ -25,6 +25,7 @@ import (
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/esm"
+	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/synth"
@@ -40,6 +41,7 @@ const (
 	defaultCustomerPassword = "customer-secret"
 	defaultSpeed            = 60
 	enrichGroup             = "finfeed-enrich"
+	indexGroup              = "finfeed-index"
 	statusEveryTTY          = time.Second
 	statusEveryLog          = 5 * time.Second
 )
@@ -54,6 +56,7 @@ type localOptions struct {
 	speed            float64
 	dataDir          string
 	noAuth           bool
+	opensearchURL    string
 	batchSize        int
 	batchWindow      time.Duration
 
@@ -73,11 +76,12 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.Float64Var(&o.speed, "speed", defaultSpeed, "replay speed against bar timestamps: 1 real time, 60 a market minute per second, 0 as fast as possible")
 	fs.StringVar(&o.dataDir, "data-dir", "", "keep the broker's records and committed offsets in DIR across restarts")
 	fs.BoolVar(&o.noAuth, "no-auth", false, "no SASL and no ACLs, so any Kafka tool (kcat) can attach")
+	fs.StringVar(&o.opensearchURL, "opensearch-url", "", "also run the index function on enhanced into this OpenSearch (OPENSEARCH_AUTH etc. from the environment; default auth none)")
 	fs.IntVar(&o.batchSize, "batch-size", esm.DefaultBatchSize, "event-source mapping: most records per invocation")
 	fs.DurationVar(&o.batchWindow, "batch-window", esm.DefaultBatchWindow, "event-source mapping: batching window")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE] [--kafka-addr HOST:PORT] [--customer-user U]\n"+
-			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth]")
+			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +135,8 @@ type localStack struct {
 	producer *kgo.Client // the enrich handler's, as the Lambda's
 	writer   *kgo.Client // the source's, as the ingester's
 	mapping  *esm.Mapping
+	indexer  *indexfn.Function // nil without --opensearch-url
+	indexMap *esm.Mapping
 	stats    *localStats
 }
 
@@ -160,11 +166,16 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := s.mapping.Run(runCtx); err != nil {
-			log.Error("event-source mapping stopped", "err", err)
+	for _, m := range []*esm.Mapping{s.mapping, s.indexMap} {
+		if m == nil {
+			continue
 		}
-	})
+		wg.Go(func() {
+			if err := m.Run(runCtx); err != nil {
+				log.Error("event-source mapping stopped", "err", err)
+			}
+		})
+	}
 	printConnect(d, s, o, src, skip)
 	wg.Go(func() {
 		n, err := s.replay(runCtx, src.records[skip:], o.speed)
@@ -283,7 +294,56 @@ func startStack(ctx context.Context, o localOptions, store enrich.PrevCloses, lo
 		s.close(log)
 		return nil, err
 	}
+	if o.opensearchURL != "" {
+		if err := s.startIndexer(ctx, o, log); err != nil {
+			s.close(log)
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// startIndexer runs the index function (the Lambda's code, configured as the Lambda is: from its environment)
+// on enhanced through a second mapping.
+func (s *localStack) startIndexer(ctx context.Context, o localOptions, log *slog.Logger) error {
+	kc := s.broker.ServiceKafka()
+	env := map[string]string{
+		"OPENSEARCH_URL":  o.opensearchURL,
+		"OPENSEARCH_AUTH": "none",
+		"KAFKA_BROKERS":   strings.Join(kc.Brokers, ","),
+		"KAFKA_AUTH":      string(kc.Auth),
+		"KAFKA_TLS":       "false",
+		"KAFKA_USERNAME":  kc.Username,
+		"KAFKA_PASSWORD":  kc.Password,
+		"DLQ_TOPIC":       broker.TopicEnhancedDLQ,
+	}
+	getenv := func(k string) string {
+		// OpenSearch settings other than the URL may come from the environment (auth, index names)
+		if (strings.HasPrefix(k, "OPENSEARCH_") || strings.HasPrefix(k, "INDEX_")) && k != "OPENSEARCH_URL" {
+			if v, ok := os.LookupEnv(k); ok {
+				return v
+			}
+		}
+		return env[k]
+	}
+	cfg, err := indexfn.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("--opensearch-url: %w", err)
+	}
+	if s.indexer, err = indexfn.New(ctx, cfg, log); err != nil {
+		return fmt.Errorf("index function: %w", err)
+	}
+	s.stats.indexing = true
+	s.indexMap, err = esm.New(ctx, kc, esm.Config{Topic: broker.TopicEnhanced, Group: indexGroup, BatchSize: o.batchSize, BatchWindow: o.batchWindow},
+		func(ctx context.Context, ev events.KafkaEvent) error {
+			c, err := s.indexer.Handle(ctx, ev)
+			if err != nil {
+				return err
+			}
+			s.stats.indexed(c.Indexed, c.DLQ)
+			return nil
+		}, log, kgo.ClientID("finfeed-index-esm"))
+	return err
 }
 
 // rawRecords is how many records raw holds (an earlier run's, with a data dir).
@@ -351,6 +411,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // close stops the stack: the mapping has returned (its last batch committed); flush the producers, then the
 // broker writes its state when it has a data dir.
 func (s *localStack) close(log *slog.Logger) {
+	if s.indexer != nil {
+		s.indexer.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, cl := range []*kgo.Client{s.producer, s.writer} {
@@ -386,7 +449,11 @@ func printConnect(d *display, s *localStack, o localOptions, src source, skip in
 	if skip > 0 {
 		fmt.Fprintf(&w, " (continuing after the %d an earlier run wrote)", skip)
 	}
-	fmt.Fprintf(&w, "\n  enrich: the Lambda's handler on raw through a local event-source mapping (group %s)\n\n", enrichGroup)
+	fmt.Fprintf(&w, "\n  enrich: the Lambda's handler on raw through a local event-source mapping (group %s)\n", enrichGroup)
+	if o.opensearchURL != "" {
+		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", o.opensearchURL, indexGroup, broker.TopicEnhancedDLQ)
+	}
+	w.WriteString("\n")
 	if b.NoAuth() {
 		fmt.Fprintf(&w, "read the enriched feed:\n  go run ./cmd/feed consume --brokers %s --topic enhanced --from-beginning\n", addr)
 		fmt.Fprintf(&w, "  kcat -b %s -C -t enhanced -o beginning -f '%%k %%s\\n'\n", addr)
@@ -407,6 +474,8 @@ type localStats struct {
 
 	mu       sync.Mutex
 	written  int64                    // records the source wrote to raw
+	indexing bool                     // set before the stack runs
+	index    [2]int64                 // documents indexed, records dead-lettered by the index function
 	counts   enrichfn.Counts          // what the enrich handler's successful batches became
 	latest   map[bar.Indicator][]byte // the latest enhanced record of each indicator
 	firstOut []bar.Indicator          // indicators in the order they first appeared, not yet reported
@@ -415,6 +484,13 @@ type localStats struct {
 func (st *localStats) produced() {
 	st.mu.Lock()
 	st.written++
+	st.mu.Unlock()
+}
+
+func (st *localStats) indexed(docs, dlq int) {
+	st.mu.Lock()
+	st.index[0] += int64(docs)
+	st.index[1] += int64(dlq)
 	st.mu.Unlock()
 }
 
@@ -447,9 +523,13 @@ func (st *localStats) line(ms esm.Stats) string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	c := st.counts
-	return fmt.Sprintf("up %s | raw written %d, read %d | enhanced %d | raw.dlq %d | Bullish %d Bearish %d Neutral %d Unknown %d | lag %d | retries %d",
+	idx := ""
+	if st.indexing {
+		idx = fmt.Sprintf(" | indexed %d, enhanced.dlq %d", st.index[0], st.index[1])
+	}
+	return fmt.Sprintf("up %s | raw written %d, read %d | enhanced %d | raw.dlq %d | Bullish %d Bearish %d Neutral %d Unknown %d | lag %d | retries %d%s",
 		time.Since(st.start).Round(time.Second), st.written, c.Records, c.Enhanced, c.DLQ,
-		c.Bullish, c.Bearish, c.Neutral, c.Unknown, ms.Lag, ms.Retries)
+		c.Bullish, c.Bearish, c.Neutral, c.Unknown, ms.Lag, ms.Retries, idx)
 }
 
 // block is the live view on a terminal: the status line, then the latest enriched bar of each indicator.
