@@ -59,9 +59,10 @@ type Session struct {
 // Default is the built-in session of `feed local`.
 func Default() Session { return Generate(DefaultDate, DefaultSeed, DefaultSymbols) }
 
-// Session hours, New York time: pre-market from 04:00, regular 09:30-16:00, after hours until 20:00.
+// Session hours, New York time: the last half hour of pre-market from 09:00 (so a replay reaches the open
+// soon), regular 09:30-16:00, after hours until 20:00.
 const (
-	firstMinute   = 4 * 60
+	firstMinute   = 9 * 60
 	openMinute    = 9*60 + 30
 	closeMinute   = 16 * 60
 	lastMinute    = 20 * 60

@@ -144,20 +144,25 @@ func TestVolumeCurveAndGaps(t *testing.T) {
 		if regular != 390 {
 			t.Errorf("%s: %d regular-session minutes, want 390", sym, regular)
 		}
-		pre := 0
-		for m := 4 * 60; m < 9*60+30; m++ {
+		pre, post := 0, 0
+		for m := 9 * 60; m < 9*60+30; m++ {
 			if ms[m] {
 				pre++
 			}
 		}
-		if pre == 0 || pre >= 330 {
-			t.Errorf("%s: %d of 330 pre-market minutes trade, want some with gaps", sym, pre)
+		for m := 16 * 60; m < 20*60; m++ {
+			if ms[m] {
+				post++
+			}
+		}
+		if pre == 0 || pre >= 30 || post == 0 || post >= 240 {
+			t.Errorf("%s: %d of 30 pre-market and %d of 240 after-hours minutes trade, want some with gaps", sym, pre, post)
 		}
 	}
-	if got := s.Bars[0].Time.In(bar.NewYork); got.Hour() != 4 || got.Minute() != 0 {
-		t.Errorf("first bar at %v New York, want 04:00", got)
+	if got := s.Bars[0].Time.In(bar.NewYork); got.Hour() != 9 || got.Minute() != 0 {
+		t.Errorf("first bar at %v New York, want 09:00", got)
 	}
-	if d := s.Bars[len(s.Bars)-1].Time.Sub(s.Bars[0].Time); d > 16*time.Hour {
-		t.Errorf("session spans %v, want at most 16h", d)
+	if d := s.Bars[len(s.Bars)-1].Time.Sub(s.Bars[0].Time); d > 11*time.Hour {
+		t.Errorf("session spans %v, want at most 11h", d)
 	}
 }
