@@ -143,7 +143,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// rieBinary is bin/aws-lambda-rie (`make deps`) or $AWS_LAMBDA_RIE.
+// rieVersion is the emulator the notes pin (the same as the Makefile's).
+const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+
+// rieBinary is $AWS_LAMBDA_RIE, bin/aws-lambda-rie (`make deps`), or a fresh `go install` into a temp dir.
 func rieBinary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("AWS_LAMBDA_RIE"); p != "" {
@@ -153,10 +156,16 @@ func rieBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("the Runtime Interface Emulator is not installed (run `make deps`): %v", err)
+	if _, err := os.Stat(p); err == nil {
+		return p
 	}
-	return p
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@"+rieVersion)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install the Runtime Interface Emulator: %v\n%s", err, out)
+	}
+	return filepath.Join(gobin, "aws-lambda-rie")
 }
 
 // freeAddr reserves a loopback port and releases it for the emulator to bind.
