@@ -61,6 +61,15 @@ type Counts struct {
 	Rejected int `json:"rejected"`
 }
 
+// Add sums counts.
+func (c *Counts) Add(o Counts) {
+	c.Records += o.Records
+	c.Indexed += o.Indexed
+	c.DLQ += o.DLQ
+	c.Invalid += o.Invalid
+	c.Rejected += o.Rejected
+}
+
 const maxLoggedRejects = 10
 
 // Handle is the Lambda entry point: decode, bulk-index, dead-letter what can never be indexed. Any error fails

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -53,7 +54,8 @@ type Backoff struct {
 	Attempts int // total attempts, the first included
 }
 
-// DefaultBackoff waits 0.2 s, 0.4 s, ... up to 3.2 s: about 6 s in all, within a Lambda's timeout.
+// DefaultBackoff waits about 0.2 s, 0.4 s, 0.8 s, 1.6 s (each randomly shortened by up to half): at most 3 s
+// in all, well within a Lambda's timeout.
 var DefaultBackoff = Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second, Attempts: 5}
 
 // ErrRetriesExhausted means documents still failed with retryable statuses after every attempt: the batch must
@@ -118,7 +120,8 @@ func (ix *Indexer) Bulk(ctx context.Context, docs []Doc) (Result, error) {
 	for attempt := 1; len(pending) > 0; attempt++ {
 		if attempt > 1 {
 			res.Retried += len(pending)
-			if err := sleep(ctx, wait); err != nil {
+			// full jitter in [wait/2, wait]: concurrent invocations throttled together do not retry together
+			if err := sleep(ctx, wait/2+rand.N(wait/2+1)); err != nil {
 				return res, fmt.Errorf("opensearch bulk: %d documents not indexed: %w (last failure: %w)", len(pending), err, lastErr)
 			}
 			wait = min(wait*2, bo.Max)
