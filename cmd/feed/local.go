@@ -411,6 +411,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // close stops the stack: the mapping has returned (its last batch committed); flush the producers, then the
 // broker writes its state when it has a data dir.
 func (s *localStack) close(log *slog.Logger) {
+	for _, m := range []*esm.Mapping{s.mapping, s.indexMap} {
+		if m != nil {
+			m.Close() // already done when it ran
+		}
+	}
 	if s.indexer != nil {
 		s.indexer.Close()
 	}

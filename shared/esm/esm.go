@@ -113,6 +113,8 @@ type Mapping struct {
 
 	mu    sync.Mutex
 	parts map[int32]*position
+
+	closeOnce sync.Once
 }
 
 type position struct {
@@ -171,7 +173,7 @@ func (m *Mapping) Stats() Stats {
 // them if it succeeded, leaves the group and closes the client. Offsets are committed only after the handler succeeds; a failed batch is retried, whole and
 // unchanged, with backoff, until it succeeds or ctx is done (it is then redelivered on the next run).
 func (m *Mapping) Run(ctx context.Context) error {
-	defer m.client.Close()
+	defer m.Close()
 	var (
 		batch     []*kgo.Record
 		windowEnd time.Time
@@ -233,6 +235,9 @@ func (m *Mapping) Run(ctx context.Context) error {
 		m.client.AllowRebalance()
 	}
 }
+
+// Close releases the mapping's client; Run does it when it returns, so Close is for a mapping never run.
+func (m *Mapping) Close() { m.closeOnce.Do(m.client.Close) }
 
 // process invokes the handler until it succeeds, then commits the batch.
 func (m *Mapping) process(ctx context.Context, batch []*kgo.Record) error {
