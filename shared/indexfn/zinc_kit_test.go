@@ -21,7 +21,7 @@ import (
 
 // kitEvents enriches the kit's two days of JPM bars as the enrich function does and groups the enhanced records
 // into MSK events of at most size records, as the event source mapping would deliver them.
-func kitEvents(t *testing.T, size int) ([]events.KafkaEvent, map[bar.Indicator]int) {
+func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]int) {
 	t.Helper()
 	store, err := prevclose.LoadCSVFile(kitdata.Path(t, "jpm.prev-closes.csv"))
 	if err != nil {
