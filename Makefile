@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 DYNALITE_DIR := tools/dynalite
 BIN := bin
+CFNSPEC_DIR := tools/cfnspec
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
 .PHONY: all run test test-unit fuzz deps vet fmt bench clean
 
@@ -29,8 +31,9 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## deps: what tests need beyond Go modules (dynalite from npm, pinned by its lock file)
-deps: $(DYNALITE_DIR)/node_modules/.package-lock.json $(BIN)/zinc
+## deps: what tests need beyond Go modules (dynalite and the CloudFormation spec from npm, pinned by their lock
+## files; the Lambda Runtime Interface Emulator into bin/)
+deps: $(DYNALITE_DIR)/node_modules/.package-lock.json $(CFNSPEC_DIR)/node_modules/.package-lock.json $(BIN)/aws-lambda-rie $(BIN)/zinc
 
 $(DYNALITE_DIR)/node_modules/.package-lock.json: $(DYNALITE_DIR)/package.json $(DYNALITE_DIR)/package-lock.json
 	npm ci --prefix $(DYNALITE_DIR) --no-audit --no-fund
@@ -47,3 +50,53 @@ $(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
 
 clean:
 	rm -rf $(BIN) .aws-sam
+
+# ---- deployment (template.yaml, samconfig.toml; docs/deploy.md) ------------------------------------------------
+
+$(CFNSPEC_DIR)/node_modules/.package-lock.json: $(CFNSPEC_DIR)/package.json $(CFNSPEC_DIR)/package-lock.json
+	npm ci --prefix $(CFNSPEC_DIR) --no-audit --no-fund
+	@touch $@
+
+$(BIN)/aws-lambda-rie:
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+# sam build runs `make build-<LogicalId>` with ARTIFACTS_DIR set (BuildMethod: makefile). LAMBDA_GOARCH=amd64
+# builds for this machine (the template tests run bootstraps under the Runtime Interface Emulator).
+ARTIFACTS_DIR ?= $(CURDIR)/$(BIN)/lambda/$(patsubst build-%,%,$@)
+LAMBDA_GOARCH ?= arm64
+LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(ARTIFACTS_DIR)/bootstrap
+LAMBDAS := EnrichFunction IndexFunction PrevCloseFunction ProvisionFunction
+ENV ?= dev
+
+.PHONY: build $(addprefix build-,$(LAMBDAS)) deploy deploy-customer invoke-enrich invoke-index invoke-prevclose invoke-provision
+
+## build: every function's bootstrap (linux/arm64) under bin/lambda/<LogicalId>/
+build: $(addprefix build-,$(LAMBDAS))
+
+build-EnrichFunction:
+	$(LAMBDA_BUILD) ./functions/enrich
+build-IndexFunction:
+	$(LAMBDA_BUILD) ./functions/index
+build-PrevCloseFunction:
+	$(LAMBDA_BUILD) ./functions/prevclose
+build-ProvisionFunction:
+	$(LAMBDA_BUILD) ./functions/provision
+
+## deploy: sam build + sam deploy of the provider stack (ENV=dev|prod, see samconfig.toml)
+deploy:
+	sam build --config-env $(ENV)
+	sam deploy --config-env $(ENV)
+
+## deploy-customer: the customer-account stack (run with the customer's credentials; see docs/deploy.md)
+deploy-customer:
+	sam deploy --config-env customer --template-file customer/template.yaml
+
+## invoke-<fn>: sam local invoke with the function's event fixture and env-vars file
+invoke-enrich:
+	sam build EnrichFunction && sam local invoke EnrichFunction -e events/enrich-msk.json --env-vars events/enrich.env.json
+invoke-index:
+	sam build IndexFunction && sam local invoke IndexFunction -e events/index-msk.json --env-vars events/index.env.json
+invoke-prevclose:
+	sam build PrevCloseFunction && sam local invoke PrevCloseFunction -e events/prevclose-scheduled.json --env-vars events/prevclose.env.json
+invoke-provision:
+	sam build ProvisionFunction && sam local invoke ProvisionFunction -e events/provision-create.json --env-vars events/provision.env.json

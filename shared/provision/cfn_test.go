@@ -168,6 +168,8 @@ func TestBrokers(t *testing.T) {
 			want := map[string]any{
 				provision.AttrBrokers: tt.wantBrokers, provision.AttrBrokersIAM: "b-1:9098,b-2:9098", provision.AttrBrokersSCRAM: "b-1:9096,b-2:9096",
 				provision.AttrBrokersVPCSCRAM: "b-1:14001", provision.AttrBrokersPlain: "none",
+				provision.AttrTopicArnPrefix: "arn:aws:kafka:us-east-1:111122223333:topic/finfeed/abc-1",
+				provision.AttrGroupArnPrefix: "arn:aws:kafka:us-east-1:111122223333:group/finfeed/abc-1",
 			}
 			for k, v := range want {
 				if data[k] != v {

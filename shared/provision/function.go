@@ -31,6 +31,8 @@ const (
 	AttrBrokersSCRAM       = "BootstrapBrokersSaslScram"
 	AttrBrokersVPCSCRAM    = "BootstrapBrokersVpcConnectivitySaslScram"
 	AttrBrokersPlain       = "BootstrapBrokersPlaintext"
+	AttrTopicArnPrefix     = "TopicArnPrefix" // arn:...:topic/<cluster>/<uuid>, for IAM policies on topics
+	AttrGroupArnPrefix     = "GroupArnPrefix" // arn:...:group/<cluster>/<uuid>, for IAM policies on groups
 	brokersNotEnabledValue = "none"
 )
 
@@ -48,6 +50,8 @@ func Brokers(ctx context.Context, api BootstrapAPI, clusterArn string, auth kafk
 		AttrBrokersSCRAM:    orNone(out.BootstrapBrokerStringSaslScram),
 		AttrBrokersVPCSCRAM: orNone(out.BootstrapBrokerStringVpcConnectivitySaslScram),
 		AttrBrokersPlain:    orNone(out.BootstrapBrokerString),
+		AttrTopicArnPrefix:  strings.Replace(clusterArn, ":cluster/", ":topic/", 1),
+		AttrGroupArnPrefix:  strings.Replace(clusterArn, ":cluster/", ":group/", 1),
 	}
 	use := map[kafka.Auth]*string{
 		kafka.AuthIAM:   out.BootstrapBrokerStringSaslIam,

@@ -1,0 +1,246 @@
+package samtemplate_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/finfeed/finfeed/shared/samtemplate"
+)
+
+const (
+	root       = "../.."
+	schemaPath = "../../../shared/schemas/sam.schema.json" // the kit beside the repository
+)
+
+var templates = []string{"template.yaml", "customer/template.yaml"}
+
+var (
+	schemaOnce sync.Once
+	schema     *samtemplate.Schema
+	schemaErr  error
+	specOnce   sync.Once
+	spec       *samtemplate.Spec
+	specErr    error
+)
+
+func loadSchema(t *testing.T) *samtemplate.Schema {
+	t.Helper()
+	schemaOnce.Do(func() { schema, schemaErr = samtemplate.LoadSchema(schemaPath) })
+	if schemaErr != nil {
+		t.Fatalf("sam schema: %v", schemaErr)
+	}
+	return schema
+}
+
+func loadSpec(t *testing.T) *samtemplate.Spec {
+	t.Helper()
+	specOnce.Do(func() { spec, specErr = samtemplate.LoadSpec(filepath.Join(root, samtemplate.SpecPath)) })
+	if specErr != nil {
+		t.Fatalf("resource specification (make deps installs it): %v", specErr)
+	}
+	return spec
+}
+
+func load(t *testing.T, name string) *samtemplate.Template {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(root, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// check runs every static check and returns the problems, labelled by check.
+func check(t *testing.T, tpl *samtemplate.Template) []string {
+	t.Helper()
+	var out []string
+	for _, e := range loadSchema(t).Validate(tpl) {
+		out = append(out, "schema: "+e.Error())
+	}
+	sp := loadSpec(t)
+	for _, e := range sp.CheckProperties(tpl) {
+		out = append(out, "spec: "+e.Error())
+	}
+	for _, e := range tpl.CheckRefs(sp.HasAttr) {
+		out = append(out, "refs: "+e.Error())
+	}
+	return out
+}
+
+func TestTemplatesPassEveryCheck(t *testing.T) {
+	for _, name := range templates {
+		t.Run(name, func(t *testing.T) {
+			for _, p := range check(t, load(t, name)) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// TestChecksCatchMistakes breaks the real template in the ways that matter and wants each check to notice.
+func TestChecksCatchMistakes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, old, new, want string
+	}{
+		{
+			name: "unknown MSK event property",
+			old:  "            BatchSize: 1000\n", new: "            BatchSize: 1000\n            BatchSizes: 5\n",
+			want: "schema: /Resources/EnrichFunction/Properties/Events/Raw/Properties: additionalProperties 'BatchSizes' not allowed",
+		},
+		{
+			name: "unknown function property in Globals",
+			old:  "    Handler: bootstrap\n", new: "    Handler: bootstrap\n    Timeot: 3\n",
+			want: "schema: /Globals/Function: additionalProperties 'Timeot' not allowed",
+		},
+		{
+			name: "misspelt MSK cluster property",
+			old:  "      NumberOfBrokerNodes: !Ref BrokerCount", new: "      NumberOfBrokers: !Ref BrokerCount",
+			want: `spec: Resources.KafkaCluster.Properties: unknown property "NumberOfBrokers"`,
+		},
+		{
+			name: "misspelt nested property",
+			old:  "          ClientBroker: TLS", new: "          ClientBrokers: TLS",
+			want: `spec: Resources.KafkaCluster.Properties.EncryptionInfo.EncryptionInTransit: unknown property "ClientBrokers"`,
+		},
+		{
+			name: "missing required property",
+			old:  "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:", new: "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitionz:",
+			want: `spec: Resources.PrevCloseTable.Properties: unknown property "AttributeDefinitionz"`,
+		},
+		{
+			name: "Ref to nothing",
+			old:  "THRESHOLD_PCT: \"5\"", new: "THRESHOLD_PCT: !Ref ThresholdPct",
+			want: `refs: Resources.EnrichFunction.Properties.Environment.Variables.THRESHOLD_PCT: Ref "ThresholdPct" is neither a parameter nor a resource`,
+		},
+		{
+			name: "GetAtt of a resource that only exists under a condition",
+			old:  "THRESHOLD_PCT: \"5\"", new: "THRESHOLD_PCT: !GetAtt SearchDomain.DomainEndpoint",
+			want: "refs: Resources.EnrichFunction.Properties.Environment.Variables.THRESHOLD_PCT: GetAtt SearchDomain.DomainEndpoint, a resource that is not created here (condition CreateOpenSearch)",
+		},
+		{
+			name: "Sub of an attribute the type does not have",
+			old:  `Value: !Sub https://${SearchDomain.DomainEndpoint}`, new: `Value: !Sub https://${SearchDomain.Endpoint}`,
+			want: `refs: Outputs.OpenSearchEndpoint.Value: GetAtt SearchDomain.Endpoint: AWS::OpenSearchService::Domain has no attribute "Endpoint"`,
+		},
+		{
+			name: "If branch that names a resource of another condition",
+			old:  "ClusterArn: !If [CreateCluster, !Ref KafkaCluster, !Ref ExistingClusterArn]\n      RawTopic", new: "ClusterArn: !If [CreateVpc, !Ref KafkaCluster, !Ref ExistingClusterArn]\n      RawTopic",
+			want: `refs: Resources.KafkaSetup.Properties.ClusterArn: Ref "KafkaCluster", a resource that is not created here (condition CreateCluster)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(string(raw), tt.old) {
+				t.Fatalf("template.yaml no longer contains %q: update this case", tt.old)
+			}
+			tpl, err := samtemplate.Parse([]byte(strings.Replace(string(raw), tt.old, tt.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := check(t, tpl)
+			for _, g := range got {
+				if strings.HasPrefix(g, tt.want) {
+					return
+				}
+			}
+			t.Errorf("problems found:\n%s\nwant one starting with:\n%s", strings.Join(got, "\n"), tt.want)
+		})
+	}
+}
+
+// TestTemplateDesign pins the decisions the issue asks for, so an edit cannot drop one silently.
+func TestTemplateDesign(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	res := func(id string) map[string]any {
+		t.Helper()
+		r, ok := tpl.Resources[id]
+		if !ok {
+			t.Fatalf("no resource %s", id)
+		}
+		return r.Properties
+	}
+	str := func(v any) string {
+		t.Helper()
+		s, ok, err := tpl.String(v, tpl.Defaults(), samtemplate.PlausibleFakes)
+		if err != nil || !ok {
+			t.Fatalf("resolve %v: %v", v, err)
+		}
+		return s
+	}
+	props := tpl.Globals["Function"].(map[string]any)
+	if props["Runtime"] != "provided.al2023" || str(props["Architectures"]) != "arm64" || props["Handler"] != "bootstrap" {
+		t.Errorf("Globals.Function = %v, want provided.al2023 on arm64 with handler bootstrap", props)
+	}
+	for _, f := range tpl.Functions() {
+		if f.BuildMethod != "makefile" {
+			t.Errorf("%s: BuildMethod %q, want makefile", f.LogicalID, f.BuildMethod)
+		}
+	}
+	server := str(res("KafkaConfiguration")["ServerProperties"])
+	for _, want := range []string{"auto.create.topics.enable=false", "allow.everyone.if.no.acl.found=false", "default.replication.factor=3", "min.insync.replicas=2"} {
+		if !strings.Contains(server, want+"\n") {
+			t.Errorf("KafkaConfiguration.ServerProperties lacks %s:\n%s", want, server)
+		}
+	}
+	setup := res("KafkaSetup")
+	for fn, group := range map[string]string{"EnrichFunction": "EnrichGroup", "IndexFunction": "IndexGroup"} {
+		events := res(fn)["Events"].(map[string]any)
+		for name, e := range events {
+			p := e.(map[string]any)["Properties"].(map[string]any)
+			for _, k := range []string{"BatchSize", "MaximumBatchingWindowInSeconds", "StartingPosition", "ConsumerGroupId"} {
+				if _, ok := p[k]; !ok {
+					t.Errorf("%s.Events.%s: %s is not set (choose it deliberately)", fn, name, k)
+				}
+			}
+			if got, want := p["ConsumerGroupId"], setup[group]; got != want {
+				t.Errorf("%s.Events.%s: ConsumerGroupId %v, but the ACLs are made for %v", fn, name, got, want)
+			}
+		}
+	}
+	table := res("PrevCloseTable")
+	if table["BillingMode"] != "PAY_PER_REQUEST" || str(table["PointInTimeRecoverySpecification"].(map[string]any)["PointInTimeRecoveryEnabled"]) != "true" {
+		t.Errorf("PrevCloseTable = %v, want on-demand with point-in-time recovery", table)
+	}
+	domain := res("SearchDomain")
+	if _, ok := domain["VPCOptions"]; !ok {
+		t.Error("SearchDomain has no VPCOptions: it would get a public endpoint")
+	}
+	if str(domain["AdvancedSecurityOptions"].(map[string]any)["Enabled"]) != "true" {
+		t.Error("SearchDomain: fine-grained access control is off")
+	}
+	for _, id := range []string{"Customer1Secret", "Customer2Secret", "Customer3Secret"} {
+		p := res(id)
+		if name := str(p["Name"]); !strings.HasPrefix(name, "AmazonMSK_") {
+			t.Errorf("%s: name %q, MSK only associates secrets named AmazonMSK_*", id, name)
+		}
+		if _, ok := p["KmsKeyId"]; !ok {
+			t.Errorf("%s: no customer-managed KMS key (MSK refuses the default key)", id)
+		}
+	}
+	cust := load(t, "customer/template.yaml")
+	if cust.Resources["Connection"].Type != "AWS::MSK::VpcConnection" {
+		t.Error("customer template: no AWS::MSK::VpcConnection")
+	}
+	if _, ok := cust.Outputs["BootstrapBrokers"]; !ok {
+		t.Error("customer template: no BootstrapBrokers output")
+	}
+}
+
+func TestSamconfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[dev.deploy.parameters]", "[prod.deploy.parameters]", "[customer.deploy.parameters]", `capabilities = "CAPABILITY_IAM`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("samconfig.toml lacks %s", want)
+		}
+	}
+}
