@@ -51,10 +51,10 @@ func BuildTargets(makefile string) (map[string]string, error) {
 	return out, nil
 }
 
-var envName = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]{2,}$`)
 
 // EnvNames lists the environment variable names a function's code can read: string literals shaped like
-// NAME_OF_VAR in the non-test Go files of the package and every package of this module it imports. (Names are
+// NAME_OF_VAR (upper case) in the non-test Go files of the package and every package of this module it imports. (Names are
 // often passed through tables and helpers, so literals are a safer net than tracing getenv calls.)
 func EnvNames(root, pkg string) (map[string]bool, error) {
 	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,GoFiles,Module", pkg)
