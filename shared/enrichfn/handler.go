@@ -93,6 +93,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 		return b.Counts, err
 	}
 	if err := h.produce(ctx, b.Records); err != nil {
+		h.abortBuffered(ctx)
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b.Counts, err
 	}
@@ -222,6 +223,28 @@ func appendBase64(dst []byte, s string) ([]byte, error) {
 		return dst, fmt.Errorf("invalid base64: %w", err)
 	}
 	return dst[:len(dst)+m], nil
+}
+
+// aborter is implemented by *kgo.Client.
+type aborter interface {
+	AbortBufferedRecords(ctx context.Context) error
+}
+
+// abortTimeout bounds the wait for in-flight requests when a batch is abandoned.
+const abortTimeout = 2 * time.Second
+
+// abortBuffered drops what a failed batch left buffered, so a later invocation starts clean instead of
+// sending the abandoned records next to the retried ones (which would only add identical duplicates).
+func (h *Handler) abortBuffered(ctx context.Context) {
+	a, ok := h.producer.(aborter)
+	if !ok {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	if err := a.AbortBufferedRecords(actx); err != nil {
+		h.log.WarnContext(ctx, "abort buffered records", "err", err)
+	}
 }
 
 // produce writes records and waits until every one is acknowledged.

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/kitdata"
+)
+
+func runFeed(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// The done-when check: the reference's three lines, same values, DESIGN.md field order, exit 0.
+func TestEnrichSeedSample(t *testing.T) {
+	code, out, errOut := runFeed(t, string(kitdata.Read(t, "seed-sample.raw.ndjson")),
+		"enrich", "--prev-closes", kitdata.Path(t, "seed-sample.prev-closes.csv"))
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := strings.Split(strings.TrimSpace(string(kitdata.Read(t, "seed-sample.enhanced.ndjson"))), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(got), len(want), out)
+	}
+	for i := range want {
+		g, err := bar.DecodeEnriched([]byte(got[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := bar.DecodeEnriched([]byte(want[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.PrevClose = 196.365
+		if g != w {
+			t.Errorf("line %d:\ngot  %s\nwant %s", i+1, got[i], want[i])
+		}
+		if !strings.HasPrefix(got[i], `{"symbol":"AMZN","close":`) || !strings.Contains(got[i], `,"%change":`) {
+			t.Errorf("line %d: field order: %s", i+1, got[i])
+		}
+	}
+}
+
+// The JPM kit data: 2024-10-30 bars have no earlier close (Unknown), 2024-10-31 bars compare with 224.41.
+func TestEnrichJPM(t *testing.T) {
+	in := string(kitdata.Read(t, "jpm-2024-10-30_31.raw.ndjson"))
+	code, out, errOut := runFeed(t, in, "enrich", "--prev-closes", kitdata.Path(t, "jpm.prev-closes.csv"))
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	inLines := strings.Split(strings.TrimSpace(in), "\n")
+	outLines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(outLines) != len(inLines) {
+		t.Fatalf("got %d output lines for %d input lines", len(outLines), len(inLines))
+	}
+	unknown, compared := 0, 0
+	for i, l := range outLines {
+		e, err := bar.DecodeEnriched([]byte(l))
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		r, err := bar.DecodeRaw([]byte(inLines[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.Time.Equal(r.Time) || e.Close != r.Close {
+			t.Fatalf("line %d is not input line %d's bar", i+1, i+1)
+		}
+		switch e.TradingDate.String() {
+		case "2024-10-30":
+			unknown++
+			if e.Indicator != bar.Unknown || e.HasPrev {
+				t.Errorf("line %d: %s on 2024-10-30, want Unknown", i+1, e.Indicator)
+			}
+		case "2024-10-31":
+			compared++
+			if want := (r.Close - 224.41) / 224.41 * 100; !e.HasPrev || e.PrevClose != 224.41 || e.Change != want {
+				t.Errorf("line %d: change %v prev %v, want %v against 224.41", i+1, e.Change, e.PrevClose, want)
+			}
+		default:
+			t.Errorf("line %d: trading date %s", i+1, e.TradingDate)
+		}
+	}
+	if unknown == 0 || compared == 0 {
+		t.Errorf("got %d Unknown and %d compared bars, want both", unknown, compared)
+	}
+}
+
+func TestEnrichRejectsLines(t *testing.T) {
+	closes := filepath.Join(t.TempDir(), "closes.csv")
+	if err := os.WriteFile(closes, []byte("symbol,date,close\nX,2024-07-10,100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := `{"symbol":"X","open":1,"high":106,"low":1,"close":105,"volume":1,"timestamp":"2024-07-11 19:49:00"}`
+	in := strings.Join([]string{
+		good,
+		`{"symbol":"X","open":1}`,
+		``,
+		`garbage`,
+		strings.Replace(good, `"close":105`, `"close":94`, 1),
+		`{"symbol":"X","open":1,"high":0.5,"low":1,"close":1,"volume":1,"timestamp":"2024-07-11 19:49:00"}`,
+	}, "\n") // no final newline
+	code, out, errOut := runFeed(t, in, "enrich", "--prev-closes", closes)
+	if code != 3 {
+		t.Errorf("exit %d, want 3", code)
+	}
+	wantErr := []string{"line 2: invalid bar: high: missing", "line 4: invalid bar: not a JSON object", "line 6: invalid bar: high 0.5 is below low 1"}
+	gotErr := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(gotErr) != len(wantErr) {
+		t.Fatalf("stderr:\n%s\nwant %d messages", errOut, len(wantErr))
+	}
+	for i := range wantErr {
+		if gotErr[i] != wantErr[i] {
+			t.Errorf("stderr line %d: got %q, want %q", i+1, gotErr[i], wantErr[i])
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"indicator":"Bullish"`) || !strings.Contains(lines[1], `"indicator":"Bearish"`) {
+		t.Errorf("stdout:\n%s\nwant the Bullish and Bearish bars in order", out)
+	}
+	// a higher threshold turns both Neutral
+	_, out, _ = runFeed(t, in, "enrich", "--prev-closes", closes, "--threshold", "10")
+	if strings.Count(out, `"indicator":"Neutral"`) != 2 {
+		t.Errorf("--threshold 10:\n%s", out)
+	}
+}
+
+func TestEnrichUsage(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.csv")
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(bad, []byte("symbol,date,close\nX,not-a-date,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no flags", []string{"enrich"}, "--prev-closes is required"},
+		{"unknown flag", []string{"enrich", "--prevcloses", "x"}, "flag provided but not defined"},
+		{"unreadable file", []string{"enrich", "--prev-closes", missing}, "open prev-close file"},
+		{"malformed file", []string{"enrich", "--prev-closes", bad}, "line 2"},
+		{"bad threshold", []string{"enrich", "--prev-closes", bad, "--threshold", "0"}, "--threshold"},
+		{"stray argument", []string{"enrich", "--prev-closes", bad, "extra"}, "unexpected arguments"},
+		{"unknown command", []string{"enrichh"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runFeed(t, "", tt.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnrichLongLine(t *testing.T) {
+	closes := filepath.Join(t.TempDir(), "closes.csv")
+	if err := os.WriteFile(closes, []byte("symbol,date,close\nX,2024-07-10,100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	long := `{"pad":"` + strings.Repeat("x", 300<<10) + `","symbol":"X","open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11 19:49:00"}`
+	code, out, errOut := runFeed(t, long+"\n"+long+"\n", "enrich", "--prev-closes", closes)
+	if code != 0 || strings.Count(out, "\n") != 2 {
+		t.Errorf("exit %d, %d output lines, stderr %q", code, strings.Count(out, "\n"), errOut)
+	}
+}

@@ -1,0 +1,350 @@
+package enrichfn_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/enrichfn"
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/kitdata"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+// broker starts kfake on a real loopback port with the pipeline's topics.
+func broker(t *testing.T) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(3, "raw", "enhanced", "raw.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func producer(t *testing.T, c *kfake.Cluster) *kgo.Client {
+	t.Helper()
+	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthNone}, kafka.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func seedStore(t *testing.T) *prevclose.Memory {
+	t.Helper()
+	m, err := prevclose.LoadCSVFile(kitdata.Path(t, "seed-sample.prev-closes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func newHandler(t *testing.T, p enrichfn.Producer, store enrich.PrevCloses) *enrichfn.Handler {
+	t.Helper()
+	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store}
+	return enrichfn.NewHandler(e, p, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+}
+
+func fixture(t *testing.T) events.KafkaEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "enrich-msk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.KafkaEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// consume reads exactly n records from topics (from the start), failing after a generous bound.
+func consume(t *testing.T, c *kfake.Cluster, n int, topics ...string) []*kgo.Record {
+	t.Helper()
+	return consumeAtLeast(t, c, n, true, topics...)
+}
+
+// consumeAtLeast reads at least n records, and with exact no more.
+func consumeAtLeast(t *testing.T, c *kfake.Cluster, n int, exact bool, topics ...string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records from %v before the deadline", len(out), n, topics)
+		}
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s/%d: %v", topic, p, err) })
+		out = append(out, fs.Records()...)
+	}
+	if len(out) > n && exact {
+		t.Fatalf("got %d records, want %d", len(out), n)
+	}
+	// nothing beyond n: a short extra poll must come back empty
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	extra := cl.PollFetches(short).Records()
+	if len(extra) > 0 && exact {
+		t.Fatalf("got %d records more than the %d expected", len(extra), n)
+	}
+	out = append(out, extra...)
+	slices.SortStableFunc(out, func(a, b *kgo.Record) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
+	return out
+}
+
+func byTopic(recs []*kgo.Record, topic string) []*kgo.Record {
+	var out []*kgo.Record
+	for _, r := range recs {
+		if r.Topic == topic {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// The fixture (three reference AMZN bars and one malformed bar) through the real handler to a real broker.
+func TestHandleFixture(t *testing.T) {
+	c := broker(t)
+	h := newHandler(t, producer(t, c), seedStore(t))
+	counts, err := h.Handle(context.Background(), fixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (enrichfn.Counts{Records: 4, Enhanced: 3, DLQ: 1, Neutral: 3}); counts != want {
+		t.Errorf("counts: got %+v, want %+v", counts, want)
+	}
+	recs := consume(t, c, 4, "enhanced", "raw.dlq")
+	enhanced, dlq := byTopic(recs, "enhanced"), byTopic(recs, "raw.dlq")
+	if len(enhanced) != 3 || len(dlq) != 1 {
+		t.Fatalf("got %d enhanced and %d dlq records, want 3 and 1", len(enhanced), len(dlq))
+	}
+	ref := strings.Split(strings.TrimSpace(string(kitdata.Read(t, "seed-sample.enhanced.ndjson"))), "\n")
+	for i, r := range enhanced {
+		if string(r.Key) != "AMZN" {
+			t.Errorf("record %d key: got %q, want AMZN", i, r.Key)
+		}
+		got, err := bar.DecodeEnriched(r.Value)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		want, err := bar.DecodeEnriched([]byte(ref[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want.PrevClose = 196.365 // the reference does not print these two
+		if got != want {
+			t.Errorf("record %d:\ngot  %+v\nwant %+v", i, got, want)
+		}
+		if !bytes.HasPrefix(r.Value, []byte(`{"symbol":"AMZN","close":`)) {
+			t.Errorf("record %d: field order: %s", i, r.Value)
+		}
+	}
+	// partition order kept: the three bars share a key, so a partition, in timestamp order
+	for i := 1; i < len(enhanced); i++ {
+		if enhanced[i].Partition != enhanced[0].Partition || enhanced[i].Offset <= enhanced[i-1].Offset {
+			t.Errorf("enhanced records not in one partition in order: %v/%v", enhanced[i].Partition, enhanced[i].Offset)
+		}
+	}
+	d := dlq[0]
+	wantValue, _ := base64.StdEncoding.DecodeString(fixture(t).Records["raw-0"][3].Value)
+	if string(d.Key) != "AMZN" || !bytes.Equal(d.Value, wantValue) {
+		t.Errorf("dlq record: got key %q value %s, want the original", d.Key, d.Value)
+	}
+	if got := header(d, "error"); !strings.Contains(got, "high 194.1 is below low 194.5") {
+		t.Errorf("dlq error header: got %q", got)
+	}
+	if got := header(d, "source"); got != "raw/0/1045" {
+		t.Errorf("dlq source header: got %q, want raw/0/1045", got)
+	}
+}
+
+// rawRecord encodes a raw-topic record as the MSK event source delivers it.
+func rawRecord(partition, offset int64, key, value string, headers ...map[string]events.JSONNumberBytes) events.KafkaRecord {
+	return events.KafkaRecord{Topic: "raw", Partition: partition, Offset: offset, TimestampType: "CREATE_TIME",
+		Timestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1720727345000)},
+		Key:       base64.StdEncoding.EncodeToString([]byte(key)), Value: base64.StdEncoding.EncodeToString([]byte(value)), Headers: headers}
+}
+
+const goodBar = `{"open": 194.58, "high": 194.64, "low": 194.58, "close": 194.64, "volume": 255.0, "timestamp": "2024-07-11 19:49:00", "symbol": "AMZN"}`
+
+// Malformed input of every kind goes to the DLQ with a reason and the batch goes on.
+func TestHandleMalformedRecords(t *testing.T) {
+	c := broker(t)
+	h := newHandler(t, producer(t, c), seedStore(t))
+	badB64 := rawRecord(1, 7, "AMZN", "")
+	badB64.Value = "!!not base64!!"
+	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{
+		"raw-1": {
+			badB64,
+			rawRecord(1, 8, "AMZN", ``),
+			rawRecord(1, 9, "AMZN", `not json`),
+			rawRecord(1, 10, "", `{"symbol":"AMZN"}`, map[string]events.JSONNumberBytes{"trace": []byte("abc")}),
+			rawRecord(1, 11, "AMZN", goodBar),
+		},
+		"raw-0": {rawRecord(0, 3, "NVDA", `{"open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11 19:49:00","symbol":"NVDA"}`)},
+	}}
+	counts, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (enrichfn.Counts{Records: 6, Enhanced: 2, DLQ: 4, Neutral: 1, Unknown: 1}); counts != want {
+		t.Errorf("counts: got %+v, want %+v", counts, want)
+	}
+	dlq := byTopic(consume(t, c, 6, "enhanced", "raw.dlq"), "raw.dlq")
+	want := map[string]string{
+		"raw/1/7":  "value: invalid base64",
+		"raw/1/8":  "not a JSON object",
+		"raw/1/9":  "not a JSON object",
+		"raw/1/10": "open: missing",
+	}
+	if len(dlq) != len(want) {
+		t.Fatalf("got %d dlq records, want %d", len(dlq), len(want))
+	}
+	for _, r := range dlq {
+		src := header(r, "source")
+		if reason := header(r, "error"); !strings.Contains(reason, want[src]) || want[src] == "" {
+			t.Errorf("%s: got reason %q, want %q", src, reason, want[src])
+		}
+		if src == "raw/1/10" && (header(r, "trace") != "abc" || r.Key != nil || string(r.Value) != `{"symbol":"AMZN"}`) {
+			t.Errorf("raw/1/10: original headers, key or value not kept: %+v", r)
+		}
+		if src == "raw/1/7" && string(r.Value) != "!!not base64!!" {
+			t.Errorf("raw/1/7: value %q, want the undecodable original", r.Value)
+		}
+	}
+}
+
+// failProduce drops the connection on every produce request while failing is set: a broker outage the
+// handler must surface (the client keeps retrying until the invocation's deadline).
+func failProduce(c *kfake.Cluster, failing *atomic.Bool) {
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !failing.Load() {
+			return nil, nil, false
+		}
+		return nil, errors.New("injected broker outage"), true
+	})
+}
+
+// A broker fault fails the batch; the retried batch writes the same bytes as an undisturbed run.
+func TestHandleBrokerFaultRetried(t *testing.T) {
+	ev := fixture(t)
+
+	clean := broker(t)
+	if _, err := newHandler(t, producer(t, clean), seedStore(t)).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	want := consume(t, clean, 4, "enhanced", "raw.dlq")
+
+	c := broker(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	failProduce(c, &failing)
+	h := newHandler(t, producer(t, c), seedStore(t))
+	// the invocation's deadline, as Lambda gives one
+	short, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := h.Handle(short, ev); !errors.Is(err, enrichfn.ErrProduce) {
+		t.Fatalf("with a failing broker: got %v, want ErrProduce", err)
+	}
+	failing.Store(false)
+	ctx, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	if _, err := h.Handle(ctx, ev); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	// At least once: every record of the undisturbed run arrives, and anything more is an identical duplicate
+	// (a record the failed attempt had in flight), never a divergent one.
+	got := consumeAtLeast(t, c, 4, false, "enhanced", "raw.dlq")
+	ident := func(r *kgo.Record) string { return r.Topic + "|" + string(r.Key) + "|" + string(r.Value) }
+	wantSet := map[string]bool{}
+	for _, r := range want {
+		wantSet[ident(r)] = true
+	}
+	seen := map[string]bool{}
+	for _, r := range got {
+		if !wantSet[ident(r)] {
+			t.Errorf("retried batch wrote a record the undisturbed run did not: %s", ident(r))
+		}
+		seen[ident(r)] = true
+	}
+	if len(seen) != len(wantSet) {
+		t.Errorf("retried batch delivered %d distinct records, want %d", len(seen), len(wantSet))
+	}
+	t.Logf("%d records delivered for 4 distinct (duplicates from the failed attempt: %d)", len(got), len(got)-4)
+}
+
+type downStore struct{}
+
+func (downStore) PrevClose(context.Context, string, bar.Date) (float64, bool, error) {
+	return 0, false, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+
+// A previous-close store fault fails the batch before anything is written.
+func TestHandleStoreFault(t *testing.T) {
+	c := broker(t)
+	h := newHandler(t, producer(t, c), downStore{})
+	if _, err := h.Handle(context.Background(), fixture(t)); !errors.Is(err, enrich.ErrLookup) {
+		t.Fatalf("got %v, want ErrLookup", err)
+	}
+	consume(t, c, 0, "enhanced", "raw.dlq")
+}
+
+// Output bytes are a pure function of the input.
+func TestBuildDeterministic(t *testing.T) {
+	h := newHandler(t, nil, seedStore(t))
+	ev := fixture(t)
+	ev.Records["raw-2"] = []events.KafkaRecord{rawRecord(2, 1, "AMZN", goodBar)}
+	var first [][]byte
+	for run := range 5 {
+		b, err := h.Build(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range b.Records {
+			if run == 0 {
+				first = append(first, append(append([]byte(r.Topic+"|"), r.Key...), r.Value...))
+			} else if got := append(append([]byte(r.Topic+"|"), r.Key...), r.Value...); !bytes.Equal(got, first[i]) {
+				t.Fatalf("run %d record %d: %s, first run %s", run, i, got, first[i])
+			}
+		}
+	}
+}
