@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
@@ -298,8 +298,9 @@ func TestBadCredentialsAreAClearErrorAndNotReady(t *testing.T) {
 
 func TestConnectionLimitIsWaitedOut(t *testing.T) {
 	t.Run("holds instead of hammering", func(t *testing.T) {
-		r := newRig(t, map[string]string{"CONN_LIMIT_HOLD": "1h"}, nil)
-		r.alpaca.RejectNext(406)
+		r := newRig(t, map[string]string{"CONN_LIMIT_HOLD": "1h"}, func(_ *ingest.Ingester, s *fakealpaca.Server) {
+			s.RejectNext(406)
+		})
 		m := r.svc.Metrics()
 		eventually(t, "a 406", func() bool { return m.ConnLimitHolds.Load() == 1 })
 		// with RECONNECT_MIN at 10ms, a client that did not hold would have retried many times by now
@@ -316,8 +317,9 @@ func TestConnectionLimitIsWaitedOut(t *testing.T) {
 		}
 	})
 	t.Run("connects after the hold", func(t *testing.T) {
-		r := newRig(t, map[string]string{"CONN_LIMIT_HOLD": "50ms"}, nil)
-		r.alpaca.RejectNext(406, 406)
+		r := newRig(t, map[string]string{"CONN_LIMIT_HOLD": "50ms"}, func(_ *ingest.Ingester, s *fakealpaca.Server) {
+			s.RejectNext(406, 406)
+		})
 		waitSubscribes(t, r.alpaca, 1)
 		if got, want := r.alpaca.Rejections(), []int{406, 406}; len(got) != 2 {
 			t.Errorf("rejections: got %v, want %v", got, want)
@@ -346,7 +348,7 @@ func TestKafkaDownKeepsMemoryBoundedAndLosesNothing(t *testing.T) {
 	var isDown bool
 	setDown := func(v bool) { down.Lock(); isDown = v; down.Unlock() }
 	setDown(true)
-	r.kafka.ControlKey(0, func(kmsgReq kmsgRequest) (kmsgResponse, error, bool) { // 0 = Produce
+	r.kafka.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		r.kafka.KeepControl()
 		down.Lock()
 		defer down.Unlock()
@@ -401,7 +403,7 @@ func TestKafkaDownKeepsMemoryBoundedAndLosesNothing(t *testing.T) {
 func TestSIGTERMFlushesEverythingReceived(t *testing.T) {
 	const n = 300
 	r := newRig(t, nil, nil)
-	r.kafka.ControlKey(0, func(kmsgRequest) (kmsgResponse, error, bool) { // a slow broker
+	r.kafka.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) { // a slow broker
 		r.kafka.KeepControl()
 		time.Sleep(20 * time.Millisecond)
 		return nil, nil, false
@@ -425,8 +427,6 @@ func TestSIGTERMFlushesEverythingReceived(t *testing.T) {
 		t.Errorf("records in raw: got %d (lost %d), want %d", len(recs), m.Lost.Load(), n)
 	}
 }
-
-var _ io.Writer = (*syncBuffer)(nil)
 
 func TestStartBackfillsTheMinutesBeforeIt(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Minute)

@@ -53,8 +53,10 @@ type Ingester struct {
 	// BackfillOnStart, when positive, backfills this far back after the first connection: the minutes between
 	// a replaced task's last bar and this one's first.
 	BackfillOnStart time.Duration
-	// BackfillAttempts bounds the REST attempts per gap (default 8).
+	// BackfillAttempts bounds the REST attempts per chunk of a gap (default 8).
 	BackfillAttempts int
+	// BackfillChunk is how many symbols one backfill fetch covers, bounding what is held in memory (default 100).
+	BackfillChunk int
 	// MarketOpen says when silence is suspicious (default: New York regular session, weekdays 9:30-16:00).
 	MarketOpen func(time.Time) bool
 	// Now is the clock (default time.Now).
@@ -64,6 +66,9 @@ type Ingester struct {
 	seen   map[string]struct{}
 	fills  sync.WaitGroup
 }
+
+// heldUp is how long a Send may block before the session no longer trusts that its socket stayed healthy.
+const heldUp = time.Second
 
 // ErrStale means the watchdog ended a session that was connected but silent in market hours.
 var ErrStale = errors.New("stream silent during market hours")
@@ -114,7 +119,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 			in.backfill(ctx, gapFrom, connectedAt)
 			gapFrom = time.Time{}
 		}
-		got, err := in.session(ctx, sess)
+		got, lastRead, err := in.session(ctx, sess)
 		if cerr := sess.Close(); cerr != nil {
 			in.Log.Warn("close stream session", "err", cerr)
 		}
@@ -127,7 +132,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 		if errors.Is(err, ErrStale) {
 			in.Metrics.StaleReconnects.Add(1)
 		}
-		gapFrom = in.now().Truncate(time.Minute).Add(-in.BackfillOverlap)
+		// from the session's last sure moment, not from now: a reader held up by Kafka may find its connection
+		// closed (missed pings, or Alpaca's 407) long after it was
+		gapFrom = lastRead.Truncate(time.Minute).Add(-in.BackfillOverlap)
 		if got > 0 {
 			failures = 0
 		}
@@ -141,13 +148,17 @@ func (in *Ingester) Run(ctx context.Context) error {
 	return nil
 }
 
-// session reads sess until it fails, goes stale or ctx ends, and returns how many bars it delivered.
-func (in *Ingester) session(ctx context.Context, sess Session) (int, error) {
+// session reads sess until it fails, goes stale or ctx ends. It returns how many bars it delivered and the
+// last moment up to which nothing can have been lost: when it last read a frame, or, if the reader was ever held
+// up by Kafka for longer than heldUp, when that first happened (frames read afterwards may have sat in a socket
+// that was dying meanwhile).
+func (in *Ingester) session(ctx context.Context, sess Session) (int, time.Time, error) {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var lastRead atomic.Int64
 	var sending atomic.Bool
 	lastRead.Store(in.now().UnixNano())
+	last := func() time.Time { return time.Unix(0, lastRead.Load()) }
 	go func() {
 		every := max(in.StaleAfter/4, time.Millisecond)
 		t := time.NewTicker(every)
@@ -158,7 +169,7 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, error) {
 				return
 			case <-t.C:
 				now := in.now()
-				silent := now.Sub(time.Unix(0, lastRead.Load()))
+				silent := now.Sub(last())
 				// a reader blocked on Kafka backpressure is not a silent stream
 				if !sending.Load() && silent > in.StaleAfter && in.marketOpen(now) {
 					cancel(fmt.Errorf("%w: nothing for %s", ErrStale, silent.Round(time.Second)))
@@ -167,12 +178,21 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, error) {
 			}
 		}
 	}()
+	var heldSince time.Time
+	sure := func() time.Time {
+		if !heldSince.IsZero() && heldSince.Before(last()) {
+			return heldSince
+		}
+		return last()
+	}
 	var evs []alpaca.Event
 	n := 0
 	for {
 		var err error
 		evs, err = sess.Read(sctx, evs[:0])
-		lastRead.Store(in.now().UnixNano())
+		if err == nil {
+			lastRead.Store(in.now().UnixNano())
+		}
 		sending.Store(true)
 		for i := range evs {
 			ev := &evs[i]
@@ -184,17 +204,22 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, error) {
 			if in.Symbols == nil {
 				in.saw(ev.Bar.Symbol)
 			}
-			if serr := in.Sink.Send(&ev.Bar); serr != nil {
-				return n, fmt.Errorf("hand bar to kafka: %w", serr)
+			before := in.now()
+			serr := in.Sink.Send(&ev.Bar)
+			if in.now().Sub(before) > heldUp && (heldSince.IsZero() || before.Before(heldSince)) {
+				heldSince = before
+			}
+			if serr != nil {
+				return n, sure(), fmt.Errorf("hand bar to kafka: %w", serr)
 			}
 			n++
 		}
 		sending.Store(false)
 		if err != nil {
 			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && errors.Is(cause, ErrStale) {
-				return n, cause
+				return n, sure(), cause
 			}
-			return n, err
+			return n, sure(), err
 		}
 	}
 }
@@ -218,32 +243,53 @@ func (in *Ingester) backfill(ctx context.Context, from, until time.Time) {
 	in.fills.Add(1)
 	go func() {
 		defer in.fills.Done()
-		attempts := in.BackfillAttempts
-		if attempts <= 0 {
-			attempts = 8
+		chunk := in.BackfillChunk
+		if chunk <= 0 {
+			chunk = 100
 		}
-		for attempt := 0; attempt < attempts; attempt++ {
-			if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
-				break
-			}
-			bars, err := in.History.MinuteBars(ctx, symbols, from, to)
+		total := 0
+		for start := 0; start < len(symbols); start += chunk {
+			part := symbols[start:min(start+chunk, len(symbols))]
+			n, err := in.backfillSymbols(ctx, part, from, to)
+			total += n
 			if err != nil {
-				in.Metrics.BackfillErrors.Add(1)
-				in.Log.Warn("backfill failed", "from", from, "to", to, "attempt", attempt+1, "err", err)
-				continue
-			}
-			for i := range bars {
-				if err := in.Sink.Send(&bars[i]); err != nil {
-					in.Log.Error("backfill abandoned", "from", bars[i].Time, "to", to, "err", err)
+				in.Log.Error("backfill gave up: bars of this gap are missing from raw", "from", from, "to", to,
+					"symbols", len(part), "first", part[0], "err", err)
+				if ctx.Err() != nil {
 					return
 				}
-				in.Metrics.Backfilled.Add(1)
 			}
-			in.Log.Info("backfilled gap", "from", from, "to", to, "bars", len(bars))
-			return
 		}
-		in.Log.Error("backfill gave up: bars in this gap are missing from raw", "from", from, "to", to, "symbols", len(symbols))
+		in.Log.Info("backfilled gap", "from", from, "to", to, "bars", total, "symbols", len(symbols))
 	}()
+}
+
+// backfillSymbols fetches and sends one chunk's bars, retrying the fetch with backoff.
+func (in *Ingester) backfillSymbols(ctx context.Context, symbols []string, from, to time.Time) (int, error) {
+	attempts := in.BackfillAttempts
+	if attempts <= 0 {
+		attempts = 8
+	}
+	var err error
+	for attempt := 0; attempt < attempts; attempt++ {
+		if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
+			return 0, errors.Join(err, ctx.Err())
+		}
+		var bars []bar.Raw
+		if bars, err = in.History.MinuteBars(ctx, symbols, from, to); err != nil {
+			in.Metrics.BackfillErrors.Add(1)
+			in.Log.Warn("backfill fetch failed", "from", from, "to", to, "attempt", attempt+1, "err", err)
+			continue
+		}
+		for i := range bars {
+			if err := in.Sink.Send(&bars[i]); err != nil {
+				return i, fmt.Errorf("send backfilled bar: %w", err)
+			}
+			in.Metrics.Backfilled.Add(1)
+		}
+		return len(bars), nil
+	}
+	return 0, fmt.Errorf("%d fetch attempts failed: %w", attempts, err)
 }
 
 func (in *Ingester) saw(symbol string) {
