@@ -121,9 +121,9 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	}
 	slices.Sort(keys)
 	b := Batch{Records: make([]*kgo.Record, 0, n)}
-	// One arena for all output bytes: a decoded value is at most 3/4 of its base64, enriched JSON is a
-	// little larger than raw. Slices stay valid if it grows.
-	arena := make([]byte, 0, size+n*64)
+	// One arena for all output bytes: the decoded value (3/4 of its base64) and the enriched record (about the
+	// same size again, plus the key). Slices stay valid if it has to grow.
+	arena := make([]byte, 0, size/4*3*2+n*48)
 	recs := make([]kgo.Record, n)
 	for _, k := range keys {
 		for i := range ev.Records[k] {

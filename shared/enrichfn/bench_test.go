@@ -1,0 +1,143 @@
+package enrichfn_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/enrichfn"
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+const benchRecords = 10_000 // the most one MSK event can carry
+
+// benchEvent is one full MSK event: 100 symbols over 10 partitions, a realistic spread of prices, the reference
+// producer's formatting, and 1% bad records.
+func benchEvent(b *testing.B) (events.KafkaEvent, *prevclose.Cache) {
+	b.Helper()
+	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{}}
+	var closes []prevclose.Close
+	for s := range 100 {
+		closes = append(closes, prevclose.Close{Symbol: fmt.Sprintf("SYM%02d", s), Date: bar.Date{Year: 2024, Month: 7, Day: 10}, Close: 50 + float64(s)*3.7})
+	}
+	start := time.Date(2024, 7, 11, 13, 30, 0, 0, time.UTC)
+	for i := range benchRecords {
+		s := i % 100
+		p := int64(s % 10)
+		price := 50 + float64(s)*3.7 + float64(i%37)*0.013 - 0.2
+		value := fmt.Sprintf(`{"open": %v, "high": %v, "low": %v, "close": %v, "volume": %v.0, "trade_count": %d.0, "vwap": %v, "timestamp": "%s", "symbol": "SYM%02d"}`,
+			price, price+0.05, price-0.04, price+0.01, 100+i%900, 1+i%50, price+0.003, start.Add(time.Duration(i/100)*time.Minute).Format(bar.TimestampLayout), s)
+		if i%100 == 99 {
+			value = `{"open": 1.0, "high": 0.5, "low": 1.0, "close": 1.0, "volume": 1.0, "timestamp": "2024-07-11 13:30:00", "symbol": "BAD"}`
+		}
+		key := fmt.Sprintf("raw-%d", p)
+		ev.Records[key] = append(ev.Records[key], events.KafkaRecord{Topic: "raw", Partition: p, Offset: int64(len(ev.Records[key])),
+			Timestamp: events.MilliSecondsEpochTime{Time: start}, TimestampType: "CREATE_TIME",
+			Key: base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("SYM%02d", s))), Value: base64.StdEncoding.EncodeToString([]byte(value))})
+	}
+	m, err := prevclose.NewMemory(closes...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ev, prevclose.NewCache(m, prevclose.CacheOptions{})
+}
+
+// BenchmarkEnrichBatch10k: one 10,000-record MSK event from events.KafkaEvent to the enhanced and DLQ record
+// bytes ready to produce, previous closes cached, no network.
+func BenchmarkEnrichBatch10k(b *testing.B) {
+	ev, cache := benchEvent(b)
+	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: cache}
+	h := enrichfn.NewHandler(e, nil, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if _, err := h.Build(context.Background(), ev); err != nil { // warm the cache, as a warm container has it
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := h.Build(context.Background(), ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.Counts.Enhanced != benchRecords-benchRecords/100 || out.Counts.DLQ != benchRecords/100 {
+			b.Fatalf("counts %+v", out.Counts)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
+}
+
+// BenchmarkFloor10k: the unavoidable work on the same records with the codec the product uses: base64-decode
+// each value, JSON-decode it, JSON-encode the enriched record.
+func BenchmarkFloor10k(b *testing.B) {
+	ev, _ := benchEvent(b)
+	var recs []events.KafkaRecord
+	for p := range 10 {
+		recs = append(recs, ev.Records[fmt.Sprintf("raw-%d", p)]...)
+	}
+	var dec, out []byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		out = out[:0]
+		for i := range recs {
+			var err error
+			dec, err = base64.StdEncoding.AppendDecode(dec[:0], []byte(recs[i].Value))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := bar.DecodeRaw(dec)
+			if err != nil {
+				continue
+			}
+			e := bar.Enriched{Symbol: r.Symbol, Close: r.Close, Open: r.Open, Low: r.Low, High: r.High, Volume: r.Volume, Time: r.Time,
+				Change: 1.5, Indicator: bar.Neutral, PrevClose: r.Close, HasPrev: true, TradingDate: bar.Date{Year: 2024, Month: 7, Day: 11}}
+			out = bar.AppendEnriched(out, &e)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
+}
+
+// BenchmarkHandler10k: the real handler producing one 10,000-record event to a broker on a loopback port (kfake),
+// flushed, as in Lambda. Reports records/s; bytes/s counts the raw values consumed.
+func BenchmarkHandler10k(b *testing.B) {
+	ev, cache := benchEvent(b)
+	c, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(10, "raw", "enhanced", "raw.dlq"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthNone}, kafka.Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: cache}
+	h := enrichfn.NewHandler(e, cl, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	var size int64
+	for _, recs := range ev.Records {
+		for _, r := range recs {
+			size += int64(base64.StdEncoding.DecodedLen(len(r.Value)))
+		}
+	}
+	if _, err := h.Handle(context.Background(), ev); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*benchRecords)/b.Elapsed().Seconds(), "records/s")
+}
