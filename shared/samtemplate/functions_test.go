@@ -389,3 +389,30 @@ func TestEnvironmentCatchesAMissingVariable(t *testing.T) {
 	}
 	t.Fatal("no EnrichFunction in template.yaml")
 }
+
+// TestIngesterTaskEnvironment checks the Fargate task's variables the same way: the ingester's code reads each.
+func TestIngesterTaskEnvironment(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	task, ok := tpl.Resources["IngesterTask"]
+	if !ok {
+		t.Fatal("no IngesterTask in template.yaml")
+	}
+	names, err := samtemplate.EnvNames(root, "./functions/ingester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, _ := task.Properties["ContainerDefinitions"].([]any)
+	if len(defs) == 0 {
+		t.Fatal("IngesterTask has no container")
+	}
+	env, _ := defs[0].(map[string]any)["Environment"].([]any)
+	if len(env) == 0 {
+		t.Fatal("the ingester container has no Environment")
+	}
+	for _, e := range env {
+		name, _ := e.(map[string]any)["Name"].(string)
+		if !names[name] {
+			t.Errorf("IngesterTask sets %s, but no code of ./functions/ingester reads it", name)
+		}
+	}
+}
