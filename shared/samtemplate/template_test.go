@@ -1,12 +1,15 @@
 package samtemplate_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/finfeed/finfeed/shared/loader"
 	"github.com/finfeed/finfeed/shared/samtemplate"
 )
 
@@ -242,5 +245,30 @@ func TestSamconfig(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("samconfig.toml lacks %s", want)
 		}
+	}
+}
+
+// TestPrevCloseSchedules wants the loader's schedule (shared/loader.Schedules, where the times are argued) in the
+// template, in New York time.
+func TestPrevCloseSchedules(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	events, _ := tpl.Resources["PrevCloseFunction"].Properties["Events"].(map[string]any)
+	var got []string
+	for name, e := range events {
+		ev := e.(map[string]any)
+		p, _ := ev["Properties"].(map[string]any)
+		if ev["Type"] != "ScheduleV2" || p["ScheduleExpressionTimezone"] != loader.ScheduleTimezone {
+			t.Errorf("PrevCloseFunction.Events.%s: %v in %v, want ScheduleV2 in %s", name, ev["Type"], p["ScheduleExpressionTimezone"], loader.ScheduleTimezone)
+		}
+		got = append(got, fmt.Sprint(p["ScheduleExpression"]))
+	}
+	var want []string
+	for _, s := range loader.Schedules {
+		want = append(want, s.Expression)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("PrevCloseFunction schedules = %v, want %v", got, want)
 	}
 }
