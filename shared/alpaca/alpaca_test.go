@@ -99,6 +99,7 @@ func TestRESTMinuteBarsMatchTheStream(t *testing.T) {
 		bars = append(bars, testBar("AAPL", m, 194+float64(m)/8), testBar("AMZN", m, 185+float64(m)/16))
 	}
 	srv.Record(bars...)
+	srv.SetPageSize(7) // several pages
 	r := alpaca.NewREST(alpaca.Config{Feed: "iex", DataURL: srv.DataURL, Key: "k", Secret: "s"}, 0)
 	from, to := bars[10].Time, bars[50].Time // minutes 5..24
 	got, err := r.MinuteBars(context.Background(), []string{"AAPL", "AMZN"}, from, to)
@@ -108,6 +109,9 @@ func TestRESTMinuteBarsMatchTheStream(t *testing.T) {
 	want := bars[10:50]
 	if len(got) != len(want) {
 		t.Fatalf("bars: got %d, want %d", len(got), len(want))
+	}
+	if calls := srv.RESTCalls(); calls < 6 {
+		t.Errorf("REST calls: got %d, want >= 6 (40 bars in pages of 7)", calls)
 	}
 	for i := range want {
 		g, w := bar.AppendRaw(nil, &got[i]), bar.AppendRaw(nil, &want[i])

@@ -53,6 +53,7 @@ type Server struct {
 	splits      []Split
 	today       func() bar.Date
 	restCalls   int
+	pageSize    int
 	subChanged  chan struct{}
 	closed      bool
 	rejectCodes []int // every refusal sent, for tests
@@ -108,6 +109,13 @@ func (s *Server) SetToday(d bar.Date) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.today = func() bar.Date { return d }
+}
+
+// SetPageSize sets how many bars one REST page holds when the client names no limit (default 1000).
+func (s *Server) SetPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = n
 }
 
 // RejectNext makes the next auth attempts fail with these codes, one each (e.g. 406, 406).

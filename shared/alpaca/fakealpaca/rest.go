@@ -84,7 +84,12 @@ func (s *Server) serveBars(w http.ResponseWriter, r *http.Request) {
 		}
 		offset = n
 	}
-	limit := 1000
+	s.mu.Lock()
+	limit := s.pageSize
+	s.mu.Unlock()
+	if limit <= 0 {
+		limit = 1000
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n <= 0 {
