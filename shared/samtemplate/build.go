@@ -54,9 +54,25 @@ func BuildTargets(makefile string) (map[string]string, error) {
 var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]{2,}$`)
 
 // EnvNames lists the environment variable names a function's code can read: string literals shaped like
-// NAME_OF_VAR (upper case) in the non-test Go files of the package and every package of this module it imports. (Names are
-// often passed through tables and helpers, so literals are a safer net than tracing getenv calls.)
+// NAME_OF_VAR (upper case) in the non-test Go files of the package and every package of this module it imports.
+// (Names are often passed through tables and helpers, so literals are a safer net than tracing getenv calls.)
 func EnvNames(root, pkg string) (map[string]bool, error) {
+	lits, err := StringLiterals(root, pkg)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for s := range lits {
+		if envName.MatchString(s) {
+			names[s] = true
+		}
+	}
+	return names, nil
+}
+
+// StringLiterals lists the string literals in the non-test Go files of pkg and every package of this module it
+// imports.
+func StringLiterals(root, pkg string) (map[string]bool, error) {
 	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Dir,GoFiles,Module", pkg)
 	cmd.Dir = root
 	var stderr bytes.Buffer
@@ -65,7 +81,7 @@ func EnvNames(root, pkg string) (map[string]bool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go list %s: %w: %s", pkg, err, stderr.String())
 	}
-	names := map[string]bool{}
+	lits := map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for dec.More() {
 		var p struct {
@@ -80,12 +96,12 @@ func EnvNames(root, pkg string) (map[string]bool, error) {
 			continue
 		}
 		for _, f := range p.GoFiles {
-			if err := literals(filepath.Join(p.Dir, f), names); err != nil {
+			if err := literals(filepath.Join(p.Dir, f), lits); err != nil {
 				return nil, err
 			}
 		}
 	}
-	return names, nil
+	return lits, nil
 }
 
 func literals(path string, into map[string]bool) error {
@@ -95,7 +111,7 @@ func literals(path string, into map[string]bool) error {
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-			if s, err := strconv.Unquote(lit.Value); err == nil && envName.MatchString(s) {
+			if s, err := strconv.Unquote(lit.Value); err == nil {
 				into[s] = true
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -414,5 +416,48 @@ func TestIngesterTaskEnvironment(t *testing.T) {
 		if !names[name] {
 			t.Errorf("IngesterTask sets %s, but no code of ./functions/ingester reads it", name)
 		}
+	}
+}
+
+// TestDLQMetricFilters wants each dead-letter metric filter to match what its function logs: the message and
+// the field it counts are literals in the function's code.
+func TestDLQMetricFilters(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	_, targets := functions(t)
+	groups := map[string]string{} // log group logical id -> function
+	for _, f := range tpl.Functions() {
+		lc, _ := tpl.Resources[f.LogicalID].Properties["LoggingConfig"].(map[string]any)
+		if ref, ok := lc["LogGroup"].(map[string]any); ok {
+			groups[fmt.Sprint(ref["Ref"])] = f.LogicalID
+		}
+	}
+	n := 0
+	for _, id := range tpl.ResourceIDs() {
+		r := tpl.Resources[id]
+		if r.Type != "AWS::Logs::MetricFilter" {
+			continue
+		}
+		n++
+		group, _ := r.Properties["LogGroupName"].(map[string]any)
+		fn, ok := groups[fmt.Sprint(group["Ref"])]
+		if !ok {
+			t.Errorf("%s: log group %v is no function's", id, group)
+			continue
+		}
+		lits, err := samtemplate.StringLiterals(root, targets[fn])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pattern, _ := r.Properties["FilterPattern"].(string)
+		for _, m := range regexp.MustCompile(`\$\.(\w+) = "([^"]+)"|\$\.(\w+) >`).FindAllStringSubmatch(pattern, -1) {
+			for _, lit := range []string{m[1], m[2], m[3]} {
+				if lit != "" && lit != slog.MessageKey && !lits[lit] { // the functions log with slog's JSON handler
+					t.Errorf("%s: filter %q needs %q, which %s's code never writes", id, pattern, lit, fn)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no AWS::Logs::MetricFilter in template.yaml")
 	}
 }
