@@ -52,6 +52,11 @@ var topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 //	DeleteTopicsOnDelete               "true" to delete the topics with the stack
 func ParseProperties(p map[string]any) (Spec, Target, error) {
 	r := reader{p: p}
+	for k := range p {
+		if !knownProperties[k] {
+			r.fail("unknown property %q", k)
+		}
+	}
 	var t Target
 	t.ClusterArn = r.str("ClusterArn", "")
 	t.Brokers = r.list("BootstrapServers")
@@ -115,6 +120,17 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 		}
 	}
 	return s, t, errors.Join(r.errs...)
+}
+
+// knownProperties are the property names ParseProperties reads, plus those CloudFormation adds (ServiceToken,
+// ServiceTimeout) and NetworkRoute, which the template sets only to order resources. Anything else is a typo
+// that would otherwise fall back to a default silently.
+var knownProperties = map[string]bool{
+	"ServiceToken": true, "ServiceTimeout": true, "NetworkRoute": true,
+	"ClusterArn": true, "BootstrapServers": true, "RawTopic": true, "EnhancedTopic": true, "RawDlqTopic": true,
+	"EnhancedDlqTopic": true, "Partitions": true, "ReplicationFactor": true, "RetentionHours": true,
+	"DlqRetentionHours": true, "Customers": true, "IngesterUser": true, "EnrichUser": true, "IndexUser": true,
+	"EnrichGroup": true, "IndexGroup": true, "DeleteTopicsOnDelete": true,
 }
 
 type reader struct {

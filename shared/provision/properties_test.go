@@ -62,6 +62,11 @@ func TestParseProperties(t *testing.T) {
 				"topic names must differ", "DeleteTopicsOnDelete"},
 		},
 		{
+			name:     "a misspelt property is not silently a default",
+			props:    map[string]any{"ClusterArn": "arn:aws:kafka:us-east-1:111122223333:cluster/finfeed/abc", "Partition": "12"},
+			wantErrs: []string{`unknown property "Partition"`},
+		},
+		{
 			name:     "both targets",
 			props:    map[string]any{"ClusterArn": arn, "BootstrapServers": "127.0.0.1:1"},
 			wantErrs: []string{"set one, not both"},

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/loader"
+	"github.com/finfeed/finfeed/shared/provision"
 	"github.com/finfeed/finfeed/shared/samtemplate"
 )
 
@@ -271,4 +272,46 @@ func TestPrevCloseSchedules(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("PrevCloseFunction schedules = %v, want %v", got, want)
 	}
+}
+
+// TestKafkaSetupProperties feeds the custom resource's properties, as CloudFormation would send them, to the
+// provisioning function's parser: the template and the function agree on names and values.
+func TestKafkaSetupProperties(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	for _, s := range []samtemplate.Scenario{tpl.Defaults(), withCustomers(tpl.Defaults())} {
+		v, _, err := tpl.Value(tpl.Resources["KafkaSetup"].Properties, s, samtemplate.PlausibleFakes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		props := map[string]any{}
+		for k, val := range v.(map[string]any) {
+			if l, ok := val.([]string); ok { // CloudFormation sends lists as JSON arrays of strings
+				items := make([]any, len(l))
+				for i, e := range l {
+					items[i] = e
+				}
+				val = items
+			}
+			props[k] = val
+		}
+		spec, target, err := provision.ParseProperties(props)
+		if err != nil {
+			t.Fatalf("ParseProperties(%v) = %v", props, err)
+		}
+		if target.ClusterArn == "" || len(spec.Topics) != 4 || spec.Topics[0].Replication != 3 {
+			t.Errorf("spec %+v target %+v, want four topics with replication 3 on the cluster ARN", spec, target)
+		}
+		if got, want := len(spec.Customers), len(slices.DeleteFunc([]string{fmt.Sprint(s["CustomerUser1"]), fmt.Sprint(s["CustomerUser2"]), fmt.Sprint(s["CustomerUser3"])}, func(u string) bool { return u == "" })); got != want {
+			t.Errorf("customers %v, want %d", spec.Customers, want)
+		}
+	}
+}
+
+func withCustomers(s samtemplate.Scenario) samtemplate.Scenario {
+	out := samtemplate.Scenario{}
+	for k, v := range s {
+		out[k] = v
+	}
+	out["CustomerUser1"], out["CustomerUser3"] = "acme", "globex"
+	return out
 }

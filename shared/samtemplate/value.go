@@ -45,6 +45,31 @@ func (t *Template) String(v any, s Scenario, f Fakes) (value string, ok bool, er
 	return "", false, fmt.Errorf("value %v is not a scalar", r)
 }
 
+// Value resolves a template value to what CloudFormation would pass in scenario s: a string, a []string for a
+// list, or a map for an object. ok is false for AWS::NoValue.
+func (t *Template) Value(v any, s Scenario, f Fakes) (value any, ok bool, err error) {
+	if m, isMap := v.(map[string]any); isMap {
+		if _, _, isFn := intrinsic(v); !isFn {
+			out := map[string]any{}
+			for k, e := range m {
+				val, ok, err := t.Value(e, s, f)
+				if err != nil {
+					return nil, false, fmt.Errorf("%s: %w", k, err)
+				}
+				if ok {
+					out[k] = val
+				}
+			}
+			return out, true, nil
+		}
+	}
+	r, err := t.resolve(v, s, f)
+	if err == errNoValue {
+		return nil, false, nil
+	}
+	return r, err == nil, err
+}
+
 func (t *Template) resolve(v any, s Scenario, f Fakes) (any, error) {
 	fn, arg, ok := intrinsic(v)
 	if !ok {
