@@ -84,6 +84,14 @@ func TestAccess(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Errorf("customer read of enhanced: got %q, %v, want one record", got, err)
 	}
+	grp := client(t, b.CustomerKafka(), kgo.ConsumeTopics(broker.TopicEnhanced), kgo.ConsumerGroup("customer-app"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	if fs := grp.PollFetches(ctx); fs.Err0() != nil || fs.NumRecords() != 1 {
+		t.Errorf("customer group read of enhanced: got %d records, %v, want 1", fs.NumRecords(), fs.Err0())
+	}
+	if err := grp.CommitUncommittedOffsets(ctx); err != nil {
+		t.Errorf("customer group commit: %v", err)
+	}
 	for _, topic := range []string{broker.TopicRaw, broker.TopicRawDLQ, broker.TopicEnhancedDLQ} {
 		_, err := readAll(ctx, b.CustomerKafka(), topic, 1)
 		if !errors.Is(err, kerr.TopicAuthorizationFailed) {
