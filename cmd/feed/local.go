@@ -71,7 +71,7 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&o.replay, "replay", "", "raw bars to replay (JSON lines, the raw topic's format) instead of the synthetic session")
 	fs.StringVar(&o.prevCloses, "prev-closes", "", "previous closes CSV (symbol,date,close); default: the synthetic session's")
 	fs.StringVar(&o.kafkaAddr, "kafka-addr", broker.DefaultAddr, "address of the embedded Kafka (127.0.0.1 only; port 0 picks a free one)")
-	fs.StringVar(&o.customerUser, "customer-user", defaultCustomerUser, "customer principal: may only read `enhanced`")
+	fs.StringVar(&o.customerUser, "customer-user", defaultCustomerUser, "customer principal (may only read the enhanced topic)")
 	fs.StringVar(&o.customerPassword, "customer-password", defaultCustomerPassword, "customer password")
 	fs.Float64Var(&o.speed, "speed", defaultSpeed, "replay speed against bar timestamps: 1 real time, 60 a market minute per second, 0 as fast as possible")
 	fs.StringVar(&o.dataDir, "data-dir", "", "keep the broker's records and committed offsets in DIR across restarts")
