@@ -87,8 +87,12 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 
 	dlq := saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw.dlq", len(badLines))
 	reasons := map[string]string{}
+	wantKeys := map[string]string{badLines[2]: "JPM", badLines[3]: "JPM", badLines[4]: "AMZN"} // others have no symbol
 	for _, m := range dlq {
 		reasons[m.value] = m.headers["error"]
+		if m.key != wantKeys[m.value] {
+			t.Errorf("dlq record %q: key %q, want %q (the original record's)", m.value, m.key, wantKeys[m.value])
+		}
 		if !regexp.MustCompile(`^raw/\d+/\d+$`).MatchString(m.headers["source"]) {
 			t.Errorf("dlq record %q: source header %q, want raw/PARTITION/OFFSET", m.value, m.headers["source"])
 		}
