@@ -226,6 +226,7 @@ func saramaConfig(user, pass string) *sarama.Config {
 	cfg.Net.DialTimeout = 10 * time.Second
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Return.Errors = true
+	cfg.Consumer.MaxWaitTime = 50 * time.Millisecond
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.Retry.Max = 0
 	if user != "" {
