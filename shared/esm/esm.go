@@ -169,9 +169,10 @@ func (m *Mapping) Stats() Stats {
 	return s
 }
 
-// Run consumes until ctx is done, then hands over the records it gathered (one call, not retried), commits
-// them if it succeeded, leaves the group and closes the client. Offsets are committed only after the handler succeeds; a failed batch is retried, whole and
-// unchanged, with backoff, until it succeeds or ctx is done (it is then redelivered on the next run).
+// Run consumes until ctx is done. Offsets are committed only after the handler succeeds; a failed batch is
+// retried, whole and unchanged, with backoff, until it succeeds or ctx is done (it is then redelivered on the
+// next run). When ctx is done, the records gathered so far are handed over once (not retried) and committed if
+// that succeeds; then Run leaves the group and closes the client.
 func (m *Mapping) Run(ctx context.Context) error {
 	defer m.Close()
 	var (
@@ -189,9 +190,7 @@ func (m *Mapping) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			// records gathered for the window are handed over once: the call is not cut short by ctx
 			if len(batch) > 0 {
-				if err := m.process(ctx, batch); err != nil {
-					m.log.Warn("stopped with an unprocessed batch: it will be redelivered", "records", len(batch))
-				}
+				m.process(ctx, batch) // one call; a failure is logged and the batch redelivered on the next run
 			}
 			m.client.AllowRebalance()
 			return nil
@@ -227,7 +226,7 @@ func (m *Mapping) Run(ctx context.Context) error {
 		if len(batch) < m.cfg.BatchSize && time.Now().Before(windowEnd) {
 			continue
 		}
-		if err := m.process(ctx, batch); err != nil {
+		if !m.process(ctx, batch) {
 			m.client.AllowRebalance()
 			return nil // stopped while retrying: the batch stays uncommitted
 		}
@@ -239,8 +238,9 @@ func (m *Mapping) Run(ctx context.Context) error {
 // Close releases the mapping's client; Run does it when it returns, so Close is for a mapping never run.
 func (m *Mapping) Close() { m.closeOnce.Do(m.client.Close) }
 
-// process invokes the handler until it succeeds, then commits the batch.
-func (m *Mapping) process(ctx context.Context, batch []*kgo.Record) error {
+// process invokes the handler until it succeeds, then commits the batch. It reports false when ctx ended first
+// (the batch is then not committed).
+func (m *Mapping) process(ctx context.Context, batch []*kgo.Record) bool {
 	ev := BuildEvent(batch, m.cfg.EventSourceARN, m.brokers)
 	for attempt := 1; ; attempt++ {
 		err := m.invoke(ctx, ev)
@@ -250,12 +250,12 @@ func (m *Mapping) process(ctx context.Context, batch []*kgo.Record) error {
 		m.retries.Add(1)
 		if ctx.Err() != nil {
 			m.log.Warn("stopped with a failed batch: it will be redelivered", "records", len(batch), "err", err)
-			return ctx.Err()
+			return false
 		}
 		d := m.backoff(attempt)
 		m.log.Warn("handler failed, retrying the same batch", "records", len(batch), "attempt", attempt, "backoff", d, "err", err)
 		if !sleep(ctx, d) {
-			return ctx.Err()
+			return false
 		}
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
@@ -274,7 +274,7 @@ func (m *Mapping) process(ctx context.Context, batch []*kgo.Record) error {
 		}
 	}
 	m.mu.Unlock()
-	return nil
+	return true
 }
 
 // invoke calls the handler with its own timeout; stopping Run does not cut a call short.

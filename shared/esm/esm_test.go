@@ -288,3 +288,25 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestStopHandsOverGatheredRecords: records waiting for the batching window are processed and committed when
+// the mapping is stopped, not left for the next run.
+func TestStopHandsOverGatheredRecords(t *testing.T) {
+	b := startBroker(t)
+	const n = 12
+	produceN(t, b, 0, n)
+	c := &collector{}
+	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchWindow: esm.MaxBatchWindow}, c.handle)
+	stop := run(t, m)
+	waitFor(t, "every record polled", func() bool { return m.Stats().Lag == n })
+	if got := c.count(); got != 0 {
+		t.Fatalf("handled before the window closed: %d records", got)
+	}
+	stop()
+	if got := c.count(); got != n {
+		t.Errorf("handled on stop: got %d records, want %d", got, n)
+	}
+	if got := committed(t, b, "g"); got != n {
+		t.Errorf("committed on stop: got %d, want %d", got, n)
+	}
+}
