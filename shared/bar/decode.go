@@ -191,8 +191,18 @@ func (r *Raw) Validate() error {
 	if r.Time.IsZero() {
 		return invalid("timestamp: missing")
 	}
+	if y := r.Time.Year(); y < minYear || y > maxYear {
+		return invalid("timestamp: year %d is outside %d-%d", y, minYear, maxYear)
+	}
 	return nil
 }
+
+// The years a bar may start in: wide enough for any market history, narrow enough that every trading date
+// prints as YYYY-MM-DD.
+const (
+	minYear = 1900
+	maxYear = 9998
+)
 
 // ValidateSymbol accepts 1 to MaxSymbolLen printable ASCII characters other than space, quote and backslash
 // (AMZN, BRK.B, BTC/USD), so a symbol is always safe as a Kafka key, an index name part and a log field.

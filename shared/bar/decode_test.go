@@ -126,6 +126,8 @@ func TestDecodeRawInvalid(t *testing.T) {
 		{"timestamp date only", with("timestamp", `"2024-07-11"`), "timestamp: "},
 		{"timestamp impossible date", with("timestamp", `"2024-02-30 10:00:00"`), "timestamp: "},
 		{"timestamp null", with("timestamp", `null`), "timestamp: not a string"},
+		{"timestamp year 0", with("timestamp", `"0000-01-01 03:00:00"`), "timestamp: year 0 is outside"},
+		{"timestamp year 9999", with("timestamp", `"9999-12-31 23:59:00"`), "timestamp: year 9999 is outside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
