@@ -52,29 +52,6 @@ func benchEvent(b *testing.B) (events.KafkaEvent, *prevclose.Cache) {
 	return ev, prevclose.NewCache(m, prevclose.CacheOptions{})
 }
 
-// BenchmarkEnrichBatch10k: one 10,000-record MSK event from events.KafkaEvent to the enhanced and DLQ record
-// bytes ready to produce, previous closes cached, no network.
-func BenchmarkEnrichBatch10k(b *testing.B) {
-	ev, cache := benchEvent(b)
-	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: cache}
-	h := enrichfn.NewHandler(e, nil, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if _, err := h.Build(context.Background(), ev); err != nil { // warm the cache, as a warm container has it
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		out, err := h.Build(context.Background(), ev)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if out.Counts.Enhanced != benchRecords-benchRecords/100 || out.Counts.DLQ != benchRecords/100 {
-			b.Fatalf("counts %+v", out.Counts)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
-}
-
 // BenchmarkFloor10k: the unavoidable work on the same records with the codec the product uses: base64-decode
 // each value, JSON-decode it, JSON-encode the enriched record.
 func BenchmarkFloor10k(b *testing.B) {
@@ -101,6 +78,29 @@ func BenchmarkFloor10k(b *testing.B) {
 			e := bar.Enriched{Symbol: r.Symbol, Close: r.Close, Open: r.Open, Low: r.Low, High: r.High, Volume: r.Volume, Time: r.Time,
 				Change: 1.5, Indicator: bar.Neutral, PrevClose: r.Close, HasPrev: true, TradingDate: bar.Date{Year: 2024, Month: 7, Day: 11}}
 			out = bar.AppendEnriched(out, &e)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
+}
+
+// BenchmarkEnrichBatch10k: one 10,000-record MSK event from events.KafkaEvent to the enhanced and DLQ record
+// bytes ready to produce, previous closes cached, no network.
+func BenchmarkEnrichBatch10k(b *testing.B) {
+	ev, cache := benchEvent(b)
+	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: cache}
+	h := enrichfn.NewHandler(e, nil, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if _, err := h.Build(context.Background(), ev); err != nil { // warm the cache, as a warm container has it
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := h.Build(context.Background(), ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out.Counts.Enhanced != benchRecords-benchRecords/100 || out.Counts.DLQ != benchRecords/100 {
+			b.Fatalf("counts %+v", out.Counts)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
