@@ -48,6 +48,20 @@ zinc: $(BIN)/zinc
 $(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
 	cd $(ZINC_DIR) && $(GO) build -trimpath -o $(CURDIR)/$(BIN)/zinc .
 
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHCOUNT ?= 10
+## bench: the enrich hot path against its floor (benchstat: EnrichBatch10k vs Floor10k), the handler producing to
+## kfake, `feed bench` end to end at 1,000 bars/s, and each function's cold start and size under the Runtime
+## Interface Emulator. docs/performance.md explains the numbers.
+bench: deps
+	@mkdir -p $(BIN)
+	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
+	$(BENCHSTAT) -col .name $(BIN)/bench-enrich.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=4 ./shared/enrichfn > $(BIN)/bench-handler.txt
+	$(BENCHSTAT) $(BIN)/bench-handler.txt
+	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
+	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
+
 clean:
 	rm -rf $(BIN) .aws-sam
 
