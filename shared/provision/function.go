@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		data := map[string]any{AttrBrokers: strings.Join(t.Brokers, ",")}
 		kc.Brokers = t.Brokers
 		if t.ClusterArn != "" {
+			var err error
 			if data, kc.Brokers, err = Brokers(ctx, mskClient, t.ClusterArn, kc.Auth); err != nil {
 				return Cluster{}, err
 			}
