@@ -115,8 +115,8 @@ func TestChecksCatchMistakes(t *testing.T) {
 		},
 		{
 			name: "missing required property",
-			old:  "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions:", new: "      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitionz:",
-			want: `spec: Resources.PrevCloseTable.Properties: unknown property "AttributeDefinitionz"`,
+			old:  "      KeySchema:\n        - {AttributeName: symbol, KeyType: HASH}\n        - {AttributeName: date, KeyType: RANGE}\n", new: "",
+			want: `spec: Resources.PrevCloseTable.Properties: required property "KeySchema" is missing`,
 		},
 		{
 			name: "Ref to nothing",
