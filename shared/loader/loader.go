@@ -35,7 +35,10 @@ type Loader struct {
 	Lookback int
 	// WindowDays bounds the days fetched and written at once on long ranges (default 92).
 	WindowDays int
-	Log        *slog.Logger
+	// FetchAttempts bounds the requests per window (default 3), RetryDelay the first wait between them (1 s).
+	FetchAttempts int
+	RetryDelay    time.Duration
+	Log           *slog.Logger
 }
 
 // Result says what a run did.
@@ -82,7 +85,7 @@ func (l *Loader) Range(ctx context.Context, from, to bar.Date) (Result, error) {
 		if to.Before(end) {
 			end = to
 		}
-		got, err := l.Bars.DailyCloses(ctx, l.Symbols, start, end)
+		got, err := l.fetch(ctx, start, end)
 		if err != nil {
 			return res, fmt.Errorf("load closes %s..%s: %w", start, end, err)
 		}
@@ -103,6 +106,34 @@ func (l *Loader) Range(ctx context.Context, from, to bar.Date) (Result, error) {
 	}
 	l.log().Info("loaded closes", "from", res.From, "to", res.To, "symbols", res.Symbols, "closes", res.Closes, "skipped", res.Skipped)
 	return res, nil
+}
+
+// fetch asks for one window, retrying a failed request (a 429, a 5xx, a timeout) a few times with backoff;
+// after that the invocation fails and its scheduler retries it, which is safe: writes are idempotent.
+func (l *Loader) fetch(ctx context.Context, from, to bar.Date) ([]alpaca.DailyClose, error) {
+	attempts := l.FetchAttempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	wait := l.RetryDelay
+	if wait <= 0 {
+		wait = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		got, err := l.Bars.DailyCloses(ctx, l.Symbols, from, to)
+		if err == nil || attempt >= attempts {
+			return got, err
+		}
+		l.log().Warn("daily bars request failed; retrying", "from", from.String(), "to", to.String(), "attempt", attempt, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
 
 func (l *Loader) log() *slog.Logger {

@@ -3,6 +3,7 @@ package loader_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"math"
 	"os"
@@ -272,5 +273,46 @@ func TestLoadConfig(t *testing.T) {
 	c, err := loader.Load(func(k string) string { return env[k] })
 	if err != nil || c.LookbackDays != 10 || !reflect.DeepEqual(c.Alpaca.Symbols, []string{"NVDA"}) {
 		t.Errorf("got %+v %v", c, err)
+	}
+}
+
+// failingBars fails the first calls, as a rate-limited API does.
+type failingBars struct {
+	loader.DailyBars
+	failures int
+	calls    int
+}
+
+func (f *failingBars) DailyCloses(ctx context.Context, symbols []string, from, to bar.Date) ([]alpaca.DailyClose, error) {
+	f.calls++
+	if f.calls <= f.failures {
+		return nil, errors.New("429 too many requests")
+	}
+	return f.DailyBars.DailyCloses(ctx, symbols, from, to)
+}
+
+func TestFailedRequestsAreRetriedThenReported(t *testing.T) {
+	srv := market(t)
+	srv.SetToday(date(t, "2024-06-20"))
+	client := dynamo(t)
+	tests := []struct {
+		name      string
+		failures  int
+		wantErr   bool
+		wantCalls int
+	}{
+		{"recovers", 2, false, 3},
+		{"gives up", 5, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, _ := newLoader(srv, client)
+			f := &failingBars{DailyBars: l.Bars, failures: tt.failures}
+			l.Bars, l.RetryDelay = f, time.Millisecond
+			_, err := l.Range(context.Background(), date(t, "2024-06-03"), date(t, "2024-06-07"))
+			if (err != nil) != tt.wantErr || f.calls != tt.wantCalls {
+				t.Errorf("got error %v after %d calls; want error %v after %d", err, f.calls, tt.wantErr, tt.wantCalls)
+			}
+		})
 	}
 }
