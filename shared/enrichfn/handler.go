@@ -3,12 +3,9 @@ package enrichfn
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -16,23 +13,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/kafka"
 )
 
 // Producer is the part of a Kafka client the handler writes with (a *kgo.Client).
-type Producer interface {
-	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
-	Flush(ctx context.Context) error
-}
-
-// DLQ header names.
-const (
-	HeaderError  = "error"
-	HeaderSource = "source"
-)
+type Producer = kafka.Producer
 
 // ErrProduce wraps a failure to write the batch's output: transient, so the whole batch is retried.
-var ErrProduce = errors.New("produce failed")
+var ErrProduce = kafka.ErrProduce
 
 // Handler processes MSK batches.
 type Handler struct {
@@ -92,7 +82,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b.Counts, err
 	}
-	if err := h.produce(ctx, b.Records); err != nil {
+	if err := kafka.ProduceAll(ctx, h.producer, b.Records); err != nil {
 		h.abortBuffered(ctx)
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b.Counts, err
@@ -146,12 +136,14 @@ func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Reco
 	start := len(arena)
 	arena, err := appendBase64(arena, in.Value)
 	if err != nil {
-		return h.reject(in, out, arena[:start], []byte(in.Value), "value: "+err.Error(), b), nil
+		h.reject(in, out, []byte(in.Value), "value: "+err.Error(), b)
+		return arena[:start], nil
 	}
 	value := arena[start:len(arena):len(arena)]
 	raw, err := bar.DecodeRaw(value)
 	if err != nil {
-		return h.reject(in, out, arena, value, err.Error(), b), nil
+		h.reject(in, out, value, err.Error(), b)
+		return arena, nil
 	}
 	e, err := h.enricher.Enrich(ctx, &raw)
 	if err != nil {
@@ -181,37 +173,12 @@ func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Reco
 }
 
 // reject builds the DLQ record: original key, value and headers, plus error and source headers.
-func (h *Handler) reject(in *events.KafkaRecord, out *kgo.Record, arena, value []byte, reason string, b *Batch) []byte {
-	start := len(arena)
-	key, err := appendBase64(arena, in.Key)
-	if err != nil {
-		key = append(arena[:start], in.Key...)
-	}
-	arena = key
-	source := in.Topic + "/" + strconv.FormatInt(in.Partition, 10) + "/" + strconv.FormatInt(in.Offset, 10)
-	headers := make([]kgo.RecordHeader, 0, len(in.Headers)+2)
-	for _, hm := range in.Headers {
-		names := make([]string, 0, len(hm))
-		for name := range hm {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			headers = append(headers, kgo.RecordHeader{Key: name, Value: hm[name]})
-		}
-	}
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason)},
-		kgo.RecordHeader{Key: HeaderSource, Value: []byte(source)})
-	*out = kgo.Record{Topic: h.dlqTopic, Value: value, Headers: headers}
-	if in.Key != "" {
-		out.Key = arena[start:len(arena):len(arena)]
-	}
+func (h *Handler) reject(in *events.KafkaRecord, out *kgo.Record, value []byte, reason string, b *Batch) {
+	*out = *deadletter.Record(h.dlqTopic, in, value, reason)
 	b.Counts.DLQ++
 	if len(b.Rejects) < maxLoggedRejects {
-		b.Rejects = append(b.Rejects, source+": "+reason)
+		b.Rejects = append(b.Rejects, deadletter.Source(in)+": "+reason)
 	}
-	return arena
 }
 
 func appendBase64(dst []byte, s string) ([]byte, error) {
@@ -245,35 +212,4 @@ func (h *Handler) abortBuffered(ctx context.Context) {
 	if err := a.AbortBufferedRecords(actx); err != nil {
 		h.log.WarnContext(ctx, "abort buffered records", "err", err)
 	}
-}
-
-// produce writes records and waits until every one is acknowledged.
-func (h *Handler) produce(ctx context.Context, recs []*kgo.Record) error {
-	var (
-		mu       sync.Mutex
-		firstErr error
-		failed   int
-	)
-	promise := func(r *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%w: topic %s: %w", ErrProduce, r.Topic, err)
-			}
-			failed++
-			mu.Unlock()
-		}
-	}
-	for _, r := range recs {
-		h.producer.Produce(ctx, r, promise)
-	}
-	if err := h.producer.Flush(ctx); err != nil {
-		return fmt.Errorf("%w: flush: %w", ErrProduce, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if firstErr != nil {
-		return fmt.Errorf("%d of %d records not written: %w", failed, len(recs), firstErr)
-	}
-	return nil
 }

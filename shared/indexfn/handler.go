@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/deadletter"
+	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/search"
 )
 
@@ -23,16 +23,7 @@ type BulkIndexer interface {
 }
 
 // Producer is the part of a Kafka client the handler writes dead letters with (a *kgo.Client).
-type Producer interface {
-	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
-	Flush(ctx context.Context) error
-}
-
-// DLQ header names, as the enrich function writes them.
-const (
-	HeaderError  = "error"
-	HeaderSource = "source"
-)
+type Producer = kafka.Producer
 
 // Handler processes MSK batches of the enhanced topic.
 type Handler struct {
@@ -88,10 +79,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	var dead []*kgo.Record
 	var reasons []string
 	reject := func(in *events.KafkaRecord, value []byte, reason string) {
-		r := deadLetter(h.dlqTopic, in, value, reason)
+		r := deadletter.Record(h.dlqTopic, in, value, reason)
 		dead = append(dead, r)
 		if len(reasons) < maxLoggedRejects {
-			reasons = append(reasons, source(in)+": "+reason)
+			reasons = append(reasons, deadletter.Source(in)+": "+reason)
 		}
 	}
 	for _, k := range keys {
@@ -140,7 +131,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 		}
 	}
 	c.DLQ = len(dead)
-	if err := h.produce(ctx, dead); err != nil {
+	if err := kafka.ProduceAll(ctx, h.producer, dead); err != nil {
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", c.Records)
 		return c, err
 	}
@@ -150,69 +141,4 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
 		"invalid", c.Invalid, "rejected", c.Rejected, "durationMs", time.Since(start).Milliseconds())
 	return c, nil
-}
-
-func source(in *events.KafkaRecord) string {
-	return in.Topic + "/" + strconv.FormatInt(in.Partition, 10) + "/" + strconv.FormatInt(in.Offset, 10)
-}
-
-// deadLetter is the DLQ record: the original key, value and headers, plus error and source headers.
-func deadLetter(topic string, in *events.KafkaRecord, value []byte, reason string) *kgo.Record {
-	headers := make([]kgo.RecordHeader, 0, len(in.Headers)+2)
-	for _, hm := range in.Headers {
-		names := make([]string, 0, len(hm))
-		for name := range hm {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			headers = append(headers, kgo.RecordHeader{Key: name, Value: hm[name]})
-		}
-	}
-	headers = append(headers,
-		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason)},
-		kgo.RecordHeader{Key: HeaderSource, Value: []byte(source(in))})
-	r := &kgo.Record{Topic: topic, Value: value, Headers: headers}
-	if in.Key != "" {
-		key, err := base64.StdEncoding.DecodeString(in.Key)
-		if err != nil {
-			key = []byte(in.Key)
-		}
-		r.Key = key
-	}
-	return r
-}
-
-// produce writes the dead letters and waits until every one is acknowledged.
-func (h *Handler) produce(ctx context.Context, recs []*kgo.Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		failed   int
-	)
-	promise := func(r *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = fmt.Errorf("topic %s: %w", r.Topic, err)
-			}
-			failed++
-			mu.Unlock()
-		}
-	}
-	for _, r := range recs {
-		h.producer.Produce(ctx, r, promise)
-	}
-	if err := h.producer.Flush(ctx); err != nil {
-		return fmt.Errorf("produce dead letters: flush: %w", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if firstErr != nil {
-		return fmt.Errorf("produce dead letters: %d of %d not written: %w", failed, len(recs), firstErr)
-	}
-	return nil
 }
