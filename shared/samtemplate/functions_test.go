@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/lambdarie"
 	"github.com/finfeed/finfeed/shared/samtemplate"
 )
 
@@ -218,8 +217,8 @@ func initOnly(t *testing.T, bin string, env map[string]string) ([]byte, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = envList(env, "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(api.URL, "http://"))
-	var out syncBuffer
+	cmd.Env = lambdarie.EnvList(env, "AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(api.URL, "http://"))
+	var out bytes.Buffer // read only after the process has exited
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
@@ -236,139 +235,10 @@ func initOnly(t *testing.T, bin string, env map[string]string) ([]byte, bool) {
 	case <-exited:
 		return out.Bytes(), false
 	case <-ctx.Done():
+		<-exited // CommandContext kills it
 		t.Fatalf("bootstrap neither asked for work nor exited within 60s:\n%s", out.Bytes())
 	}
 	return nil, false
-}
-
-func envList(env map[string]string, extra ...string) []string {
-	list := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir()}
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		list = append(list, k+"="+env[k])
-	}
-	return append(list, extra...)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.b.Bytes())
-}
-
-// rie runs a bootstrap under the AWS Lambda Runtime Interface Emulator on loopback ports.
-type rie struct {
-	url string
-	out *syncBuffer
-}
-
-func startRIE(t *testing.T, bin string, env map[string]string) *rie {
-	t.Helper()
-	emu, err := filepath.Abs(filepath.Join(root, "bin", "aws-lambda-rie"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(emu); err != nil {
-		t.Fatalf("Runtime Interface Emulator missing (make deps installs it into bin/): %v", err)
-	}
-	invokeAddr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(emu, "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, bin)
-	cmd.Env = envList(env)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait() // read after exited is closed
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-			t.Errorf("the emulator exited on its own (%v)", waitErr)
-			return
-		default:
-		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Logf("stop emulator: %v", err)
-		}
-		<-exited
-		if t.Failed() {
-			t.Logf("emulator and function output:\n%s", out.Bytes())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", invokeAddr, time.Second)
-		if err == nil {
-			if err := c.Close(); err != nil {
-				t.Logf("close probe: %v", err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("emulator did not listen on %s within 30s:\n%s", invokeAddr, out.Bytes())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &rie{url: "http://" + invokeAddr + "/2015-03-31/functions/function/invocations", out: out}
-}
-
-// invoke sends one event and returns the function's response (a function error is HTTP 200 with errorMessage).
-func (r *rie) invoke(t *testing.T, event []byte) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(event))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		t.Fatalf("read invoke response: %v", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: status %d: %s", resp.StatusCode, body.Bytes())
-	}
-	var fnErr struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}
-	if json.Unmarshal(body.Bytes(), &fnErr) == nil && fnErr.ErrorMessage != "" {
-		t.Fatalf("function error %s: %s", fnErr.ErrorType, fnErr.ErrorMessage)
-	}
-	return body.Bytes()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // TestEnvironmentCatchesAMissingVariable shows the start check fails when the template leaves out what the code

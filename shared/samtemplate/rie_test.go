@@ -24,6 +24,7 @@ import (
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/lambdarie"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
@@ -71,8 +72,12 @@ func TestRuntimeEmulator(t *testing.T) {
 				env[k] = v
 			}
 			maps.Copy(env, extra)
-			emu := startRIE(t, bootstrap(t, f.LogicalID, hostArch()), env)
-			c.check(t, emu.invoke(t, event))
+			emu := lambdarie.Start(t, bootstrap(t, f.LogicalID, hostArch()), env)
+			c.check(t, emu.Invoke(t, event))
+			if d, err := emu.InitDuration(); err == nil {
+				// `make bench` collects these lines (docs/performance.md)
+				t.Logf("coldstart %s init_ms=%.1f", f.LogicalID, float64(d.Microseconds())/1000)
+			}
 		})
 	}
 }
