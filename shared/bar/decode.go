@@ -46,39 +46,8 @@ func DecodeRaw(data []byte) (Raw, error) {
 	var r Raw
 	var seen int
 	s := scanner{data: data}
-	s.skipSpace()
-	if !s.consume('{') {
-		return r, invalid("not a JSON object")
-	}
-	s.skipSpace()
-	if !s.consume('}') {
-		for {
-			s.skipSpace()
-			key, err := s.readString()
-			if err != nil {
-				return r, invalid("malformed JSON: %v", err)
-			}
-			s.skipSpace()
-			if !s.consume(':') {
-				return r, invalid("malformed JSON: expected ':' at offset %d", s.pos)
-			}
-			s.skipSpace()
-			if err := r.setField(&s, key, &seen); err != nil {
-				return r, err
-			}
-			s.skipSpace()
-			if s.consume(',') {
-				continue
-			}
-			if s.consume('}') {
-				break
-			}
-			return r, invalid("malformed JSON: expected ',' or '}' at offset %d", s.pos)
-		}
-	}
-	s.skipSpace()
-	if s.pos != len(s.data) {
-		return r, invalid("malformed JSON: trailing data at offset %d", s.pos)
+	if err := s.object(func(key []byte) error { return r.setField(&s, key, &seen) }); err != nil {
+		return r, err
 	}
 	if err := r.check(seen); err != nil {
 		return r, err
@@ -237,6 +206,46 @@ func ParseTimestamp(b []byte) (time.Time, error) {
 		return time.Time{}, errors.New("not a time: want YYYY-MM-DD HH:MM:SS (UTC) or RFC 3339")
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: want YYYY-MM-DD HH:MM:SS (UTC) or RFC 3339", b)
+}
+
+// object reads one JSON object that must fill the whole input, handing each key to field, which must consume
+// the key's value.
+func (s *scanner) object(field func(key []byte) error) error {
+	s.skipSpace()
+	if !s.consume('{') {
+		return invalid("not a JSON object")
+	}
+	s.skipSpace()
+	if !s.consume('}') {
+		for {
+			s.skipSpace()
+			key, err := s.readString()
+			if err != nil {
+				return invalid("malformed JSON: %v", err)
+			}
+			s.skipSpace()
+			if !s.consume(':') {
+				return invalid("malformed JSON: expected ':' at offset %d", s.pos)
+			}
+			s.skipSpace()
+			if err := field(key); err != nil {
+				return err
+			}
+			s.skipSpace()
+			if s.consume(',') {
+				continue
+			}
+			if s.consume('}') {
+				break
+			}
+			return invalid("malformed JSON: expected ',' or '}' at offset %d", s.pos)
+		}
+	}
+	s.skipSpace()
+	if s.pos != len(s.data) {
+		return invalid("malformed JSON: trailing data at offset %d", s.pos)
+	}
+	return nil
 }
 
 // readNumber reads a JSON number into *dst. For optional fields (has != nil) null is accepted and leaves *has

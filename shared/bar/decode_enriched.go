@@ -21,39 +21,8 @@ func DecodeEnriched(data []byte) (Enriched, error) {
 	var e Enriched
 	var seen int
 	s := scanner{data: data}
-	s.skipSpace()
-	if !s.consume('{') {
-		return e, invalid("not a JSON object")
-	}
-	s.skipSpace()
-	if !s.consume('}') {
-		for {
-			s.skipSpace()
-			key, err := s.readString()
-			if err != nil {
-				return e, invalid("malformed JSON: %v", err)
-			}
-			s.skipSpace()
-			if !s.consume(':') {
-				return e, invalid("malformed JSON: expected ':' at offset %d", s.pos)
-			}
-			s.skipSpace()
-			if err := e.setField(&s, key, &seen); err != nil {
-				return e, err
-			}
-			s.skipSpace()
-			if s.consume(',') {
-				continue
-			}
-			if s.consume('}') {
-				break
-			}
-			return e, invalid("malformed JSON: expected ',' or '}' at offset %d", s.pos)
-		}
-	}
-	s.skipSpace()
-	if s.pos != len(s.data) {
-		return e, invalid("malformed JSON: trailing data at offset %d", s.pos)
+	if err := s.object(func(key []byte) error { return e.setField(&s, key, &seen) }); err != nil {
+		return e, err
 	}
 	for _, f := range [...]struct {
 		bit  int
