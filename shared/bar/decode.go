@@ -69,7 +69,7 @@ func (r *Raw) setField(s *scanner, key []byte, seen *int) error {
 		if err != nil {
 			return invalid("malformed JSON: %v", err)
 		}
-		r.Symbol = string(v)
+		r.Symbol = internSymbol(v)
 		return nil
 	case "open":
 		*seen |= fOpen
