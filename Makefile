@@ -57,10 +57,12 @@ bench: deps
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
 	$(BENCHSTAT) -col .name $(BIN)/bench-enrich.txt
-	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=4 ./shared/enrichfn > $(BIN)/bench-handler.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=6 ./shared/enrichfn > $(BIN)/bench-handler.txt
 	$(BENCHSTAT) $(BIN)/bench-handler.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
 	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
+	@$(MAKE) -s build
+	@for f in $(BIN)/lambda/*/bootstrap; do echo "size $$(basename $$(dirname $$f)) linux/arm64 $$(stat -c %s $$f) bytes"; done
 
 clean:
 	rm -rf $(BIN) .aws-sam
