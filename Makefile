@@ -57,6 +57,8 @@ bench: deps
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
 	$(BENCHSTAT) -col .name $(BIN)/bench-enrich.txt
+	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/bar > $(BIN)/bench-codec.txt
+	$(BENCHSTAT) $(BIN)/bench-codec.txt
 	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=6 ./shared/enrichfn > $(BIN)/bench-handler.txt
 	$(BENCHSTAT) $(BIN)/bench-handler.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
