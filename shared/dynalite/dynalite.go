@@ -77,11 +77,9 @@ func Start(ctx context.Context) (*Server, error) {
 	case err := <-s.done:
 		return nil, fmt.Errorf("dynalite exited before listening: %v", err)
 	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		return nil, errors.New("dynalite did not start within 20s")
+		return nil, errors.Join(errors.New("dynalite did not start within 20s"), s.Close())
 	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		return nil, ctx.Err()
+		return nil, errors.Join(ctx.Err(), s.Close())
 	}
 }
 
@@ -91,6 +89,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	err := s.stdin.Close()
+	if errors.Is(err, os.ErrClosed) { // Wait closes it once the process has exited
+		err = nil
+	}
 	if kerr := s.cmd.Process.Kill(); kerr != nil && !errors.Is(kerr, os.ErrProcessDone) {
 		err = errors.Join(err, kerr)
 	}
@@ -114,7 +115,11 @@ func StartT(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("dynalite: %v", err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("stop dynalite: %v", err)
+		}
+	})
 	return s
 }
 
