@@ -167,6 +167,39 @@ func (t *Template) resolve(v any, s Scenario, f Fakes) (any, error) {
 		}
 		parts, _ := l.([]string)
 		return strings.Join(parts, delim), nil
+	case "Fn::Split":
+		args, _ := arg.([]any)
+		if len(args) != 2 {
+			return nil, fmt.Errorf("Fn::Split takes two arguments")
+		}
+		delim, _ := args[0].(string)
+		str, _, err := t.String(args[1], s, f)
+		if err != nil {
+			return nil, err
+		}
+		return strings.Split(str, delim), nil
+	case "Fn::Select":
+		args, _ := arg.([]any)
+		if len(args) != 2 {
+			return nil, fmt.Errorf("Fn::Select takes two arguments")
+		}
+		idx, err := t.resolve(args[0], s, f)
+		if err != nil {
+			return nil, err
+		}
+		i, err := strconv.Atoi(fmt.Sprint(idx))
+		if err != nil {
+			return nil, fmt.Errorf("Fn::Select index %v: %w", idx, err)
+		}
+		l, err := t.resolve(args[1], s, f)
+		if err != nil {
+			return nil, err
+		}
+		parts, _ := l.([]string)
+		if i < 0 || i >= len(parts) {
+			return nil, fmt.Errorf("Fn::Select index %d outside a list of %d", i, len(parts))
+		}
+		return parts[i], nil
 	}
 	return nil, fmt.Errorf("%s is not resolved offline", fn)
 }
