@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,8 @@ type History interface {
 	MinuteBars(ctx context.Context, symbols []string, from, to time.Time) ([]bar.Raw, error)
 }
 
-// Sink takes bars for Kafka (Producer).
+// Sink takes bars for Kafka (Producer). A Send that fails did not take the bar, and the sink has logged and
+// counted it as lost.
 type Sink interface {
 	Send(b *bar.Raw) error
 }
@@ -188,7 +190,7 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, time.Time, 
 	var evs []alpaca.Event
 	n := 0
 	for {
-		var err error
+		var err, serr error
 		evs, err = sess.Read(sctx, evs[:0])
 		if err == nil {
 			lastRead.Store(in.now().UnixNano())
@@ -205,16 +207,21 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, time.Time, 
 				in.saw(ev.Bar.Symbol)
 			}
 			before := in.now()
-			serr := in.Sink.Send(&ev.Bar)
+			err := in.Sink.Send(&ev.Bar)
 			if in.now().Sub(before) > heldUp && (heldSince.IsZero() || before.Before(heldSince)) {
 				heldSince = before
 			}
-			if serr != nil {
-				return n, sure(), fmt.Errorf("hand bar to kafka: %w", serr)
+			if err != nil {
+				// the rest of the frame is still handed over: the sink accounts for every bar it refuses
+				serr = cmp.Or(serr, err)
+				continue
 			}
 			n++
 		}
 		sending.Store(false)
+		if serr != nil {
+			return n, sure(), fmt.Errorf("hand bar to kafka: %w", serr)
+		}
 		if err != nil {
 			if cause := context.Cause(sctx); cause != nil && ctx.Err() == nil && errors.Is(cause, ErrStale) {
 				return n, sure(), cause

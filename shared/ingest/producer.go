@@ -32,9 +32,9 @@ type Producer struct {
 	// RetryMin and RetryMax bound the delay between attempts of a failed record.
 	RetryMin, RetryMax time.Duration
 
-	lastOK  atomic.Int64 // unix nanos of the last acknowledgement
-	lastErr atomic.Value // error: the last produce failure
-	errAt   atomic.Int64 // unix nanos of the last failure
+	lastOK  atomic.Int64          // unix nanos of the last acknowledgement
+	lastErr atomic.Pointer[error] // the last produce failure (failures come in many concrete types)
+	errAt   atomic.Int64          // unix nanos of the last failure
 
 	lastWarn atomic.Int64 // unix nanos of the last failure logged
 }
@@ -51,11 +51,14 @@ func NewProducer(client *kgo.Client, topic string, maxInFlight int, m *Metrics, 
 var ErrAborted = errors.New("producer aborted")
 
 // Send hands b to Kafka, keyed by its symbol. It returns once the record is in flight (not acknowledged), or
-// with ErrAborted when the producer was aborted while Send waited for room.
+// with ErrAborted when the producer was aborted while Send waited for room; that bar is then logged and counted
+// as lost.
 func (p *Producer) Send(b *bar.Raw) error {
 	select {
 	case p.slots <- struct{}{}:
 	case <-p.abort:
+		p.m.Lost.Add(1)
+		p.log.Error("record abandoned", "topic", p.topic, "key", b.Symbol, "value", string(bar.AppendRaw(nil, b)), "err", ErrAborted)
 		return ErrAborted
 	}
 	p.inflight.Add(1)
@@ -75,7 +78,7 @@ func (p *Producer) produce(rec *kgo.Record, attempt int) {
 			return
 		}
 		p.m.ProduceErrors.Add(1)
-		p.lastErr.Store(err)
+		p.lastErr.Store(&err)
 		p.errAt.Store(time.Now().UnixNano())
 		if errors.Is(err, kgo.ErrClientClosed) {
 			p.lost(r, err)
@@ -130,7 +133,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("flush: %d records unacknowledged: %w", len(p.slots), ctx.Err())
+		return fmt.Errorf("flush: %d records unacknowledged: %w", len(p.slots), context.Cause(ctx))
 	}
 }
 
@@ -149,6 +152,9 @@ func (p *Producer) Healthy() error {
 	if errAt == 0 || p.lastOK.Load() > errAt {
 		return nil
 	}
-	err, _ := p.lastErr.Load().(error)
+	var err error
+	if last := p.lastErr.Load(); last != nil {
+		err = *last
+	}
 	return fmt.Errorf("kafka produce failing: %w", err)
 }

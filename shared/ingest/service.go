@@ -123,11 +123,32 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	// The shutdown budget starts at SIGTERM (or when reading stops on its own), not once reading has stopped: a
+	// reader blocked on a full backlog (Kafka down) only lets go when the producer gives up, so when the budget
+	// is spent the producer is aborted wherever shutdown is by then.
+	fctx, expire := context.WithCancelCause(context.Background())
+	runDone, budgetDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(budgetDone)
+		select {
+		case <-ctx.Done():
+		case <-runDone:
+		}
+		t := time.NewTimer(s.cfg.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			expire(fmt.Errorf("shutdown timeout %s spent: %w", s.cfg.ShutdownTimeout, context.DeadlineExceeded))
+			s.producer.Abort()
+		case <-fctx.Done():
+		}
+	}()
 	runErr := s.ingester.Run(ctx)
+	close(runDone)
 	s.log.Info("stopped reading; flushing", "inFlight", s.producer.InFlight())
-	fctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	flushErr := s.producer.Flush(fctx)
-	cancel()
+	expire(nil)
+	<-budgetDone
 	if flushErr != nil {
 		s.producer.Abort()
 	}

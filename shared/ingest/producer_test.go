@@ -1,0 +1,82 @@
+package ingest_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/finfeed/finfeed/shared/ingest"
+)
+
+// refuse answers a produce request with err on every partition.
+func refuse(req kmsg.Request, err *kerr.Error) kmsg.Response {
+	pr := req.(*kmsg.ProduceRequest)
+	resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+	resp.Version = pr.Version
+	for _, rt := range pr.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.ErrorCode = err.Code
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+// Produce failures come in different error types (a broker's *kerr.Error, then kgo.ErrClientClosed when a
+// shutdown closes the client on records still buffered). Recording the second must not crash the process.
+func TestProduceFailuresOfDifferentKindsAreCounted(t *testing.T) {
+	c := newKafka(t)
+	var requests atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if requests.Add(1) == 1 {
+			return refuse(req, kerr.TopicAuthorizationFailed), nil, true // not retried inside franz-go
+		}
+		return nil, errors.New("broker down"), true // retried inside franz-go until the client closes
+	})
+	client, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &ingest.Metrics{}
+	p := ingest.NewProducer(client, "raw", 4, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	p.RetryMin = time.Hour // the refused record waits for its retry, holding its slot
+	t0 := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
+	first, second := minuteBar("AAPL", t0, 190), minuteBar("AAPL", t0.Add(time.Minute), 191)
+	if err := p.Send(&first); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first record refused", func() bool { return m.ProduceErrors.Load() == 1 })
+	if err := p.Send(&second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the second record's request", func() bool { return requests.Load() >= 2 })
+	if err := p.Healthy(); err == nil {
+		t.Errorf("healthy after a refusal: got nil, want the produce failure")
+	}
+	p.Abort()
+	client.Close() // the second record fails with kgo.ErrClientClosed
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("flush after abort: %v", err)
+	}
+	if got := m.Lost.Load(); got != 2 {
+		t.Errorf("lost: got %d, want 2", got)
+	}
+	if err := p.Healthy(); err == nil || !errors.Is(err, kgo.ErrClientClosed) {
+		t.Errorf("healthy: got %v, want the latest failure (client closed)", err)
+	}
+}
