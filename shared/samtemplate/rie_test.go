@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +67,9 @@ func TestRuntimeEmulator(t *testing.T) {
 			maps.Copy(env, awsEnv)
 			hosts, extra, event := c.setup(t, fixture)
 			for k, v := range envFile(t, c.envFile, f.LogicalID) {
+				if _, declared := f.Env[k]; !declared {
+					continue // as sam local invoke does (TestEnvFilesOverrideDeclaredVariables)
+				}
 				for from, to := range hosts {
 					v = strings.ReplaceAll(v, from, to)
 				}
@@ -79,6 +83,24 @@ func TestRuntimeEmulator(t *testing.T) {
 				t.Logf("coldstart %s init_ms=%.1f", f.LogicalID, float64(d.Microseconds())/1000)
 			}
 		})
+	}
+}
+
+// TestEnvFilesOverrideDeclaredVariables wants every variable of an events/*.env.json file declared in its
+// function's template Environment: sam local invoke --env-vars only overrides declared variables
+// (samcli/local/lambdafn/env_vars.py) and silently drops any other name, so the local invoke would run without it.
+func TestEnvFilesOverrideDeclaredVariables(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	for _, f := range tpl.Functions() {
+		c, ok := emulatorCases[f.LogicalID]
+		if !ok {
+			continue // reported by TestRuntimeEmulator
+		}
+		for _, k := range slices.Sorted(maps.Keys(envFile(t, c.envFile, f.LogicalID))) {
+			if _, declared := f.Env[k]; !declared {
+				t.Errorf("events/%s sets %s for %s, but its template Environment does not declare it: sam local invoke drops it", c.envFile, k, f.LogicalID)
+			}
+		}
 	}
 }
 
