@@ -105,9 +105,10 @@ deploy:
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)
 
-## deploy-customer: the customer-account stack (run with the customer's credentials; see docs/deploy.md)
+## deploy-customer: the customer-account stack (run with the customer's credentials; see docs/deploy.md).
+## SAM looks for samconfig.toml beside --template-file (customer/), hence the absolute --config-file.
 deploy-customer:
-	sam deploy --config-env customer --template-file customer/template.yaml
+	sam deploy --config-env customer --config-file $(CURDIR)/samconfig.toml --template-file customer/template.yaml
 
 ## invoke-<fn>: sam local invoke with the function's event fixture and env-vars file
 invoke-enrich:

@@ -315,3 +315,61 @@ func withCustomers(s samtemplate.Scenario) samtemplate.Scenario {
 	out["CustomerUser1"], out["CustomerUser3"] = "acme", "globex"
 	return out
 }
+
+// TestMakefileSamConfig follows each `sam <command> --config-env E` of the Makefile to the samconfig.toml SAM
+// reads: --config-file when absolute, otherwise that name (default samconfig.toml) in the directory of
+// --template-file (SAM looks beside the template, not in the working directory), and wants the file to have
+// the [E.<command>.parameters] section, for each ENV the Makefile documents.
+func TestMakefileSamConfig(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		for _, cmd := range strings.Split(line, "&&") {
+			args := strings.Fields(cmd)
+			if len(args) < 2 || args[0] != "sam" || !slices.Contains(args, "--config-env") {
+				continue
+			}
+			n++
+			flag := func(name string) string {
+				if i := slices.Index(args, name); i >= 0 && i+1 < len(args) {
+					return args[i+1]
+				}
+				return ""
+			}
+			dir := filepath.Dir(flag("--template-file")) // "." without one
+			file := flag("--config-file")
+			switch {
+			case file == "":
+				file = filepath.Join(root, dir, "samconfig.toml")
+			case strings.HasPrefix(file, "$(CURDIR)/"):
+				file = filepath.Join(root, strings.TrimPrefix(file, "$(CURDIR)/"))
+			case filepath.IsAbs(file):
+			default:
+				file = filepath.Join(root, dir, file)
+			}
+			envs := []string{flag("--config-env")}
+			if envs[0] == "$(ENV)" {
+				envs = []string{"dev", "prod"}
+			}
+			config, err := os.ReadFile(file)
+			if err != nil {
+				t.Errorf("%q reads %s, which SAM cannot find: %v", strings.TrimSpace(cmd), file, err)
+				continue
+			}
+			for _, env := range envs {
+				if section := "[" + env + "." + args[1] + ".parameters]"; !strings.Contains(string(config), section) {
+					t.Errorf("%q: %s has no %s", strings.TrimSpace(cmd), file, section)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no sam command with --config-env in the Makefile")
+	}
+}
