@@ -2,6 +2,7 @@ package alpaca
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -12,11 +13,11 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 )
 
-// REST reads historical bars. The SDK client takes no context, so each call is bounded by the HTTP timeout and a
-// canceled context is checked between requests.
+// REST reads historical bars. The SDK client takes no context: each call gets a client whose transport ends its
+// requests when the call's context ends, besides the HTTP timeout.
 type REST struct {
-	client *marketdata.Client
-	feed   string
+	opts marketdata.ClientOpts
+	feed string
 	// ChunkSize is how many symbols one request names (default 100: keeps URLs short).
 	ChunkSize int
 }
@@ -32,15 +33,41 @@ func NewREST(c Config, timeout time.Duration) *REST {
 		feed = "" // the test stream has no REST twin: let the server pick its default feed
 	}
 	return &REST{
-		client: marketdata.NewClient(marketdata.ClientOpts{
+		opts: marketdata.ClientOpts{
 			APIKey:     c.Key,
 			APISecret:  c.Secret,
 			BaseURL:    c.DataURL,
 			RetryLimit: -1,
 			HTTPClient: &http.Client{Timeout: timeout},
-		}),
+		},
 		feed: feed,
 	}
+}
+
+// client is the SDK client for one call: its requests end when ctx does.
+func (r *REST) client(ctx context.Context) *marketdata.Client {
+	opts := r.opts
+	hc := *opts.HTTPClient
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	hc.Transport = ctxTransport{ctx: ctx, next: next}
+	opts.HTTPClient = &hc
+	return marketdata.NewClient(opts)
+}
+
+// ctxTransport ends each request when ctx ends, keeping the request's own context (the HTTP timeout).
+type ctxTransport struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rctx, cancel := context.WithCancelCause(req.Context())
+	// released when the request's context ends (the body is closed) or the call's does (each returns)
+	context.AfterFunc(t.ctx, func() { cancel(context.Cause(t.ctx)) })
+	return t.next.RoundTrip(req.WithContext(rctx))
 }
 
 // MinuteBars returns the raw (unadjusted, as the stream sends them) 1Min bars of symbols that start in
@@ -100,13 +127,20 @@ func (r *REST) each(ctx context.Context, symbols []string, req marketdata.GetBar
 	if chunk <= 0 {
 		chunk = 100
 	}
+	// canceled on return: releases what each request registered on ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client := r.client(ctx)
 	for start := 0; start < len(symbols); start += chunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		part := symbols[start:min(start+chunk, len(symbols))]
-		got, err := r.client.GetMultiBars(part, req)
+		got, err := client.GetMultiBars(part, req)
 		if err != nil {
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				return errors.Join(err, cerr)
+			}
 			return err
 		}
 		for _, s := range part {
