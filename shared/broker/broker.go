@@ -62,8 +62,8 @@ type Config struct {
 	// Service is the pipeline's principal: it reads and writes every feed topic and uses any consumer group.
 	// An empty User is DefaultServiceUser, an empty Password is generated.
 	Service Credentials
-	// Customer may only read and describe `enhanced` and use consumer groups. Empty User means no customer
-	// principal; an empty Password is generated.
+	// Customer may only read and describe `enhanced` and use the consumer group named as the user (as on MSK).
+	// Empty User means no customer principal; an empty Password is generated.
 	Customer Credentials
 }
 

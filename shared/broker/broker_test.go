@@ -84,13 +84,27 @@ func TestAccess(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Errorf("customer read of enhanced: got %q, %v, want one record", got, err)
 	}
-	grp := client(t, b.CustomerKafka(), kgo.ConsumeTopics(broker.TopicEnhanced), kgo.ConsumerGroup("customer-app"),
+	// the customer's consumer group is the one named as the user, as on MSK
+	grp := client(t, b.CustomerKafka(), kgo.ConsumeTopics(broker.TopicEnhanced), kgo.ConsumerGroup("alice"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if fs := grp.PollFetches(ctx); fs.Err0() != nil || fs.NumRecords() != 1 {
 		t.Errorf("customer group read of enhanced: got %d records, %v, want 1", fs.NumRecords(), fs.Err0())
 	}
 	if err := grp.CommitUncommittedOffsets(ctx); err != nil {
 		t.Errorf("customer group commit: %v", err)
+	}
+	// no other group: a customer committing in the pipeline's group on enhanced (the indexer's) would make it
+	// skip records
+	for _, g := range []string{"finfeed-index", "customer-app"} {
+		offs := kadm.Offsets{}
+		offs.Add(kadm.Offset{Topic: broker.TopicEnhanced, Partition: 0, At: 1, LeaderEpoch: -1})
+		resp, err := kadm.NewClient(client(t, b.CustomerKafka())).CommitOffsets(ctx, g, offs)
+		if err == nil {
+			err = resp.Error()
+		}
+		if !errors.Is(err, kerr.GroupAuthorizationFailed) {
+			t.Errorf("customer commit in group %s: got %v, want %v", g, err, kerr.GroupAuthorizationFailed)
+		}
 	}
 	for _, topic := range []string{broker.TopicRaw, broker.TopicRawDLQ, broker.TopicEnhancedDLQ} {
 		_, err := readAll(ctx, b.CustomerKafka(), topic, 1)

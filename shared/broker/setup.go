@@ -78,7 +78,9 @@ func (b *Broker) grants() []grant {
 		g = append(g,
 			grant{cu, kmsg.ACLResourceTypeTopic, TopicEnhanced, kmsg.ACLOperationRead},
 			grant{cu, kmsg.ACLResourceTypeTopic, TopicEnhanced, kmsg.ACLOperationDescribe},
-			grant{cu, kmsg.ACLResourceTypeGroup, "*", kmsg.ACLOperationRead})
+			// its own consumer group only, named as the user (as provisioned on MSK): a wildcard would let it
+			// join or commit in the pipeline's groups
+			grant{cu, kmsg.ACLResourceTypeGroup, cu, kmsg.ACLOperationRead})
 	}
 	return g
 }
