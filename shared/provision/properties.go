@@ -123,10 +123,11 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 }
 
 // knownProperties are the property names ParseProperties reads, plus those CloudFormation adds (ServiceToken,
-// ServiceTimeout) and NetworkRoute, which the template sets only to order resources. Anything else is a typo
-// that would otherwise fall back to a default silently.
+// ServiceTimeout), NetworkRoute, which the template sets only to order resources, and CustomerConnectivity,
+// which it sets only so that switching the cluster's multi-VPC connectivity sends an Update (and the bootstrap
+// strings are read again). Anything else is a typo that would otherwise fall back to a default silently.
 var knownProperties = map[string]bool{
-	"ServiceToken": true, "ServiceTimeout": true, "NetworkRoute": true,
+	"ServiceToken": true, "ServiceTimeout": true, "NetworkRoute": true, "CustomerConnectivity": true,
 	"ClusterArn": true, "BootstrapServers": true, "RawTopic": true, "EnhancedTopic": true, "RawDlqTopic": true,
 	"EnhancedDlqTopic": true, "Partitions": true, "ReplicationFactor": true, "RetentionHours": true,
 	"DlqRetentionHours": true, "Customers": true, "IngesterUser": true, "EnrichUser": true, "IndexUser": true,

@@ -373,3 +373,24 @@ func TestMakefileSamConfig(t *testing.T) {
 		t.Fatal("no sam command with --config-env in the Makefile")
 	}
 }
+
+// TestKafkaSetupRereadsBootstrapBrokers: KafkaSetup reads the cluster's bootstrap strings only when CloudFormation
+// sends it a Create or Update, and CloudFormation sends an Update only when its properties change. Switching
+// EnableCustomerConnectivity (docs/deploy.md: deploy with "false", then "true") updates the cluster in place, so
+// KafkaSetup's properties must change with it, or CustomerBootstrapBrokers keeps the "none" read before.
+func TestKafkaSetupRereadsBootstrapBrokers(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	props := func(connectivity string) string {
+		t.Helper()
+		s := tpl.Defaults()
+		s["EnableCustomerConnectivity"] = connectivity
+		v, _, err := tpl.Value(tpl.Resources["KafkaSetup"].Properties, s, samtemplate.PlausibleFakes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(v)
+	}
+	if on, off := props("true"), props("false"); on == off {
+		t.Errorf("KafkaSetup has the same properties with and without customer connectivity (%s): no Update, stale CustomerBootstrapBrokers", on)
+	}
+}
