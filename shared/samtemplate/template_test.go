@@ -394,3 +394,25 @@ func TestKafkaSetupRereadsBootstrapBrokers(t *testing.T) {
 		t.Errorf("KafkaSetup has the same properties with and without customer connectivity (%s): no Update, stale CustomerBootstrapBrokers", on)
 	}
 }
+
+// TestDeployDocKeepsSamconfigParameters: a --parameter-overrides on the command line replaces samconfig.toml's
+// parameter_overrides for that --config-env instead of adding to it (aws/aws-sam-cli#2380), so a documented
+// `sam deploy --config-env E --parameter-overrides X=Y` deploys with the template's defaults instead of E's
+// values, and the next plain deploy of E then tries to change them back (MSK cannot shrink broker storage).
+func TestDeployDocKeepsSamconfigParameters(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := strings.Split(strings.ReplaceAll(string(data), "\\\n", " "), "\n")
+	for _, c := range cmds {
+		args := strings.Fields(c)
+		i := slices.Index(args, "sam")
+		if i < 0 || i+1 >= len(args) || args[i+1] != "deploy" {
+			continue
+		}
+		if slices.Contains(args, "--config-env") && slices.Contains(args, "--parameter-overrides") {
+			t.Errorf("docs/deploy.md: %q drops samconfig.toml's parameter_overrides of that environment", strings.TrimSpace(c))
+		}
+	}
+}
