@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -413,6 +414,57 @@ func TestDeployDocKeepsSamconfigParameters(t *testing.T) {
 		}
 		if slices.Contains(args, "--config-env") && slices.Contains(args, "--parameter-overrides") {
 			t.Errorf("docs/deploy.md: %q drops samconfig.toml's parameter_overrides of that environment", strings.TrimSpace(c))
+		}
+	}
+}
+
+// TestDeployDocConditionalOutputs: an output that exists only under a condition (BrokerAzIds only when the stack
+// creates the VPC) must not be the doc's only way to a value: the paragraph of docs/deploy.md that asks for it
+// names a parameter of its condition, where it says what to do otherwise.
+func TestDeployDocConditionalOutputs(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	data, err := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paragraphs := strings.Split(string(data), "\n\n")
+	for _, name := range slices.Sorted(maps.Keys(tpl.Outputs)) {
+		out := tpl.Outputs[name]
+		if out.Condition == "" {
+			continue
+		}
+		params := map[string]bool{}
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					if k == "Ref" {
+						if s, ok := e.(string); ok {
+							params[s] = true
+						}
+					}
+					if k == "Condition" {
+						if s, ok := e.(string); ok {
+							walk(tpl.Conditions[s])
+						}
+					}
+					walk(e)
+				}
+			case []any:
+				for _, e := range x {
+					walk(e)
+				}
+			}
+		}
+		walk(tpl.Conditions[out.Condition])
+		for _, p := range paragraphs {
+			if !strings.Contains(p, "`"+name+"`") {
+				continue
+			}
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(params)), func(param string) bool { return strings.Contains(p, param) }) {
+				t.Errorf("docs/deploy.md asks for output %s, which exists only under %s (parameters %v), and does not say what to do otherwise:\n%s", name, out.Condition, slices.Sorted(maps.Keys(params)), p)
+			}
 		}
 	}
 }
