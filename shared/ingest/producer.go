@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,7 +19,9 @@ import (
 
 // Producer writes raw bars to Kafka asynchronously with a bounded number in flight. Send blocks while the bound
 // is reached (backpressure on the stream reader); a record whose produce fails is retried with backoff, holding
-// its slot, until it is acknowledged or the producer is aborted. Nothing is dropped silently.
+// its slot, until it is acknowledged or the producer is aborted. Nothing is dropped silently. Retries keep the
+// order records were sent in: while failed records wait for their retry, records sent after them queue behind
+// them, so a symbol's records (a bar and its correction) reach the topic in order.
 type Producer struct {
 	client *kgo.Client
 	topic  string
@@ -37,6 +41,17 @@ type Producer struct {
 	errAt   atomic.Int64          // unix nanos of the last failure
 
 	lastWarn atomic.Int64 // unix nanos of the last failure logged
+
+	mu       sync.Mutex
+	seq      uint64    // Send order
+	backlog  []pending // failed records and the records sent after them, in Send order, waiting for a retry
+	retrying bool      // the retry loop runs: Send queues in backlog instead of producing
+}
+
+// pending is a record with its place in Send order.
+type pending struct {
+	seq uint64
+	rec *kgo.Record
 }
 
 // NewProducer produces to topic on client with at most maxInFlight records unacknowledged. The client should be
@@ -64,13 +79,26 @@ func (p *Producer) Send(b *bar.Raw) error {
 	p.inflight.Add(1)
 	p.m.Buffered.Add(1)
 	rec := &kgo.Record{Topic: p.topic, Key: []byte(b.Symbol), Value: bar.AppendRaw(nil, b)}
-	p.produce(rec, 0)
+	p.mu.Lock()
+	p.seq++
+	pr := pending{seq: p.seq, rec: rec}
+	if p.retrying {
+		p.backlog = append(p.backlog, pr) // behind the records waiting for their retry
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	p.produce(pr, nil)
 	return nil
 }
 
-func (p *Producer) produce(rec *kgo.Record, attempt int) {
+// produce hands pr to the client; wave, when not nil, is told when its outcome is known.
+func (p *Producer) produce(pr pending, wave *sync.WaitGroup) {
 	// not the caller's context: a bar that was read must not be lost because reading stopped
-	p.client.Produce(context.Background(), rec, func(r *kgo.Record, err error) {
+	p.client.Produce(context.Background(), pr.rec, func(r *kgo.Record, err error) {
+		if wave != nil {
+			defer wave.Done()
+		}
 		if err == nil {
 			p.lastOK.Store(time.Now().UnixNano())
 			p.m.Produced.Add(1)
@@ -86,28 +114,80 @@ func (p *Producer) produce(rec *kgo.Record, attempt int) {
 		}
 		// one line a second at most: a broker refusing everything fails every record in flight
 		if now, last := time.Now().UnixNano(), p.lastWarn.Load(); now-last > int64(time.Second) && p.lastWarn.CompareAndSwap(last, now) {
-			p.log.Warn("produce failed; retrying", "topic", r.Topic, "key", string(r.Key), "attempt", attempt+1,
+			p.log.Warn("produce failed; retrying", "topic", r.Topic, "key", string(r.Key),
 				"errorsSoFar", p.m.ProduceErrors.Load(), "err", err)
 		}
-		// promises must not block: wait and re-produce elsewhere, still holding the slot
-		go p.retry(r, attempt+1)
+		// a fresh record: franz-go keeps per-record state from the failed attempt
+		p.failed(pending{seq: pr.seq, rec: &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}})
 	})
 }
 
-func (p *Producer) retry(rec *kgo.Record, attempt int) {
-	d := p.RetryMin << min(attempt-1, 16)
+// failed puts pr back in the backlog at its place in Send order (franz-go fails every record buffered for a
+// partition when one batch fails, in order; records of other partitions may come back later) and makes sure
+// the retry loop runs. It does not block: it runs in franz-go's promise.
+func (p *Producer) failed(pr pending) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := sort.Search(len(p.backlog), func(i int) bool { return p.backlog[i].seq > pr.seq })
+	p.backlog = slices.Insert(p.backlog, i, pr)
+	if !p.retrying {
+		p.retrying = true
+		go p.retryLoop()
+	}
+}
+
+// retryLoop produces the backlog in waves, in Send order, and waits for each wave's outcome before the next,
+// backing off while waves fail. It ends when the backlog is empty (Send produces directly again) or the
+// producer is aborted (what is left is lost).
+func (p *Producer) retryLoop() {
+	failures := 0
+	for {
+		if failures > 0 && !p.backoff(failures) {
+			p.mu.Lock()
+			left := p.backlog
+			p.backlog, p.retrying = nil, false
+			p.mu.Unlock()
+			for _, pr := range left {
+				p.lost(pr.rec, ErrAborted)
+			}
+			return
+		}
+		p.mu.Lock()
+		wave := p.backlog
+		p.backlog = nil
+		if len(wave) == 0 {
+			p.retrying = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		errsBefore := p.m.ProduceErrors.Load()
+		var wg sync.WaitGroup
+		wg.Add(len(wave))
+		for _, pr := range wave {
+			p.produce(pr, &wg)
+		}
+		wg.Wait()
+		failures++
+		if p.m.ProduceErrors.Load() == errsBefore {
+			failures = 0 // Kafka accepts again: what queued meanwhile goes now
+		}
+	}
+}
+
+// backoff waits before the next wave after n failed ones; it reports false when the producer was aborted.
+func (p *Producer) backoff(n int) bool {
+	d := p.RetryMin << min(n-1, 16)
 	d = min(d, p.RetryMax)
 	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		return true
 	case <-p.abort:
-		p.lost(rec, ErrAborted)
-		return
+		return false
 	}
-	// a fresh record: franz-go keeps per-record state from the failed attempt
-	p.produce(&kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: rec.Value}, attempt)
 }
 
 func (p *Producer) lost(rec *kgo.Record, err error) {

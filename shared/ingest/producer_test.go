@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
 
@@ -78,5 +80,63 @@ func TestProduceFailuresOfDifferentKindsAreCounted(t *testing.T) {
 	}
 	if err := p.Healthy(); err == nil || !errors.Is(err, kgo.ErrClientClosed) {
 		t.Errorf("healthy: got %v, want the latest failure (client closed)", err)
+	}
+}
+
+// While Kafka refuses records, bars keep coming, and corrections among them: once it accepts again, each
+// symbol's records must be in raw in the order they were sent, or a correction could land before the bar it
+// corrects and consumers keep the stale one.
+func TestRetriedRecordsKeepTheirOrder(t *testing.T) {
+	const n = 60
+	c := newKafka(t)
+	var down atomic.Bool
+	down.Store(true)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if down.Load() {
+			return refuse(req, kerr.TopicAuthorizationFailed), nil, true
+		}
+		return nil, nil, false
+	})
+	client, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	m := &ingest.Metrics{}
+	p := ingest.NewProducer(client, "raw", n, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	p.RetryMin, p.RetryMax = time.Millisecond, 20*time.Millisecond
+	t0 := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
+	var want []string
+	for i := range n {
+		b := minuteBar([]string{"AAPL", "AMZN"}[i%2], t0.Add(time.Duration(i/4)*time.Minute), 190+float64(i))
+		want = append(want, string(bar.AppendRaw(nil, &b)))
+		if err := p.Send(&b); err != nil {
+			t.Fatal(err)
+		}
+		if i == n/2 {
+			eventually(t, "refusals", func() bool { return m.ProduceErrors.Load() > 0 })
+		}
+	}
+	eventually(t, "several refusals", func() bool { return m.ProduceErrors.Load() >= n })
+	down.Store(false)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := consumeUntil(t, c, atLeast(n))
+	got := map[string][]string{}
+	for _, rec := range recs {
+		got[string(rec.Key)] = append(got[string(rec.Key)], string(rec.Value))
+	}
+	for i, sym := range []string{"AAPL", "AMZN"} {
+		var w []string
+		for j := i; j < n; j += 2 {
+			w = append(w, want[j])
+		}
+		if !reflect.DeepEqual(got[sym], w) {
+			t.Errorf("%s records in raw:\n got %q\nwant %q", sym, got[sym], w)
+		}
 	}
 }

@@ -87,6 +87,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 	return s, nil
 }
 
+// closeWait bounds the wait for the failures of records still buffered when the Kafka client closes.
+const closeWait = 5 * time.Second
+
 // HealthAddr is where /healthz and /readyz are served ("" when off).
 func (s *Service) HealthAddr() string {
 	if s.healthLn == nil {
@@ -153,6 +156,14 @@ func (s *Service) Run(ctx context.Context) error {
 		s.producer.Abort()
 	}
 	s.client.Close() // fails what is still buffered: counted and logged as lost
+	if flushErr != nil {
+		// the client reports those failures asynchronously: wait for them, so the count below is final
+		wctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		if err := s.producer.Flush(wctx); err != nil {
+			s.log.Error("records unaccounted for after closing the kafka client", "err", err)
+		}
+		cancel()
+	}
 	stopBg()
 	<-metricsDone
 	s.emit(time.Now())
