@@ -32,6 +32,10 @@ const (
 	DefaultInvokeTimeout = 60 * time.Second
 	DefaultARN           = "arn:aws:kafka:local:000000000000:cluster/finfeed-local/local"
 	commitTimeout        = 10 * time.Second
+	// leaveTimeout bounds leaving the group on close (the group otherwise notices the member gone by its session
+	// timeout); closeTimeout bounds the rest of closing the client.
+	leaveTimeout = 5 * time.Second
+	closeTimeout = 10 * time.Second
 )
 
 // Config is one mapping: which topic, which group, how records are batched and how failures are retried.
@@ -181,12 +185,15 @@ func (m *Mapping) Run(ctx context.Context) error {
 		idle      int
 	)
 	for {
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if len(batch) > 0 {
-			pollCtx, cancel = context.WithDeadline(ctx, windowEnd)
+		var fs kgo.Fetches
+		if ctx.Err() == nil { // once stopped, no more polls: a poll may wait for a pending rebalance
+			pollCtx, cancel := ctx, context.CancelFunc(func() {})
+			if len(batch) > 0 {
+				pollCtx, cancel = context.WithDeadline(ctx, windowEnd)
+			}
+			fs = m.client.PollRecords(pollCtx, m.cfg.BatchSize-len(batch))
+			cancel()
 		}
-		fs := m.client.PollRecords(pollCtx, m.cfg.BatchSize-len(batch))
-		cancel()
 		if ctx.Err() != nil {
 			// records gathered for the window are handed over once: the call is not cut short by ctx
 			if len(batch) > 0 {
@@ -235,8 +242,31 @@ func (m *Mapping) Run(ctx context.Context) error {
 	}
 }
 
-// Close releases the mapping's client; Run does it when it returns, so Close is for a mapping never run.
-func (m *Mapping) Close() { m.closeOnce.Do(m.client.Close) }
+// Close leaves the group and releases the mapping's client; Run does it when it returns, so Close is for a
+// mapping never run. It is bounded: a broker that does not answer the leave, or a client that does not finish
+// closing, is logged and left behind rather than hanging the shutdown.
+func (m *Mapping) Close() {
+	m.closeOnce.Do(func() {
+		m.client.AllowRebalance() // Close runs when no polled batch is in progress
+		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+		defer cancel()
+		if err := m.client.LeaveGroupContext(ctx); err != nil {
+			m.log.Warn("leave group", "err", err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			m.client.Close()
+		}()
+		t := time.NewTimer(closeTimeout)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			m.log.Error("kafka client did not close in time; leaving it behind", "timeout", closeTimeout)
+		}
+	})
+}
 
 // process invokes the handler until it succeeds, then commits the batch. It reports false when ctx ended first
 // (the batch is then not committed).

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/broker"
 	"github.com/finfeed/finfeed/shared/esm"
@@ -98,13 +100,27 @@ func run(t *testing.T, m *esm.Mapping) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run: %v", err)
+				}
+			case <-time.After(waitLimit):
+				t.Errorf("Run did not return within %v of its stop; goroutines:\n%s", waitLimit, goroutines())
 			}
 		})
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// goroutines is every goroutine's stack, for a test that gives up waiting.
+func goroutines() string {
+	var b strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
+		return err.Error()
+	}
+	return b.String()
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -308,5 +324,42 @@ func TestStopHandsOverGatheredRecords(t *testing.T) {
 	}
 	if got := committed(t, b, "g"); got != n {
 		t.Errorf("committed on stop: got %d, want %d", got, n)
+	}
+}
+
+// TestStopIsBoundedWhenTheBrokerHoldsTheLeave: stopping returns even when the broker never answers the
+// group leave (the client is set not to time the request out itself for 15 minutes), so `feed local` always
+// exits.
+func TestStopIsBoundedWhenTheBrokerHoldsTheLeave(t *testing.T) {
+	b := startBroker(t)
+	produceN(t, b, 0, 5)
+	c := &collector{}
+	m, err := esm.New(t.Context(), b.ServiceKafka(), esm.Config{Topic: broker.TopicRaw, Group: "g"}, c.handle, nil,
+		kgo.RequestTimeoutOverhead(15*time.Minute), kgo.RetryTimeout(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, m)
+	waitFor(t, "all records", func() bool { return c.count() >= 5 })
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // runs before the broker's close
+	held := make(chan struct{}, 1)
+	b.Cluster().ControlKey(int16(kmsg.LeaveGroup), func(kmsg.Request) (kmsg.Response, error, bool) {
+		b.Cluster().KeepControl()
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		b.Cluster().SleepControl(func() { <-release })
+		return nil, errors.New("leave held by the test"), true
+	})
+	stop()
+	select {
+	case <-held:
+	default:
+		t.Errorf("the broker saw no leave request")
+	}
+	if got := committed(t, b, "g"); got != 5 {
+		t.Errorf("committed offsets sum: got %d, want 5", got)
 	}
 }
