@@ -63,7 +63,7 @@ func TestConsumeAgainstLocal(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 			defer cancel()
-			code := run(ctx, append(append([]string{}, base...), tt.args...), nil, &stdout, &stderr)
+			code := runBounded(t, ctx, append(append([]string{}, base...), tt.args...), &stdout, &stderr)
 			if code != tt.wantCode {
 				t.Fatalf("exit: got %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
 			}

@@ -409,7 +409,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // close stops the stack: the mapping has returned (its last batch committed); flush the producers, then the
-// broker writes its state when it has a data dir.
+// broker writes its state when it has a data dir. Every step is bounded, so feed local always exits.
 func (s *localStack) close(log *slog.Logger) {
 	for _, m := range []*esm.Mapping{s.mapping, s.indexMap} {
 		if m != nil {
@@ -417,7 +417,7 @@ func (s *localStack) close(log *slog.Logger) {
 		}
 	}
 	if s.indexer != nil {
-		s.indexer.Close()
+		bounded(log, "close the index function", s.indexer.Close)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -428,9 +428,29 @@ func (s *localStack) close(log *slog.Logger) {
 		if err := cl.Flush(ctx); err != nil {
 			log.Error("flush on shutdown", "err", err)
 		}
-		cl.Close()
+		bounded(log, "close a kafka client", cl.Close)
 	}
-	s.broker.Close()
+	bounded(log, "stop the broker", s.broker.Close)
+}
+
+// shutdownStepTimeout bounds each step of closing the stack that has no context of its own.
+const shutdownStepTimeout = 15 * time.Second
+
+// bounded runs one shutdown step, waiting for it at most shutdownStepTimeout; a step that takes longer is logged
+// and left behind.
+func bounded(log *slog.Logger, step string, fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	t := time.NewTimer(shutdownStepTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		log.Error("shutdown step did not finish in time; leaving it behind", "step", step, "timeout", shutdownStepTimeout)
+	}
 }
 
 func printConnect(d *display, s *localStack, o localOptions, src source, skip int) {

@@ -29,7 +29,7 @@ func TestLocalFlagErrors(t *testing.T) {
 			// bounded: a run that wrongly starts serving stops and fails the test instead of hanging it
 			ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 			defer cancel()
-			code := run(ctx, append([]string{"local"}, tt.args...), nil, &stdout, &stderr)
+			code := runBounded(t, ctx, append([]string{"local"}, tt.args...), &stdout, &stderr)
 			if code != tt.wantCode || !strings.Contains(stderr.String(), tt.wantErr) {
 				t.Errorf("got exit %d, stderr %q; want exit %d mentioning %q", code, stderr.String(), tt.wantCode, tt.wantErr)
 			}

@@ -7,9 +7,11 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +119,31 @@ func (o *output) String() string {
 	return o.b.String()
 }
 
+// goroutines is every goroutine's stack, for a test that gives up waiting.
+func goroutines() string {
+	var b strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 2); err != nil {
+		return err.Error()
+	}
+	return b.String()
+}
+
+// runBounded runs the feed command and returns its exit status. A run that has not returned within twice
+// waitLimit (its ctx should end it within waitLimit plus a bounded shutdown) fails the test with every
+// goroutine's stack instead of hanging the test binary.
+func runBounded(t *testing.T, ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	t.Helper()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, nil, stdout, stderr) }()
+	select {
+	case code := <-done:
+		return code
+	case <-time.After(2 * waitLimit):
+		t.Fatalf("feed %s did not return within %v; goroutines:\n%s", strings.Join(args, " "), 2*waitLimit, goroutines())
+		return -1
+	}
+}
+
 // waitFor polls cond until it holds or waitLimit passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -171,7 +198,7 @@ func startLocal(t *testing.T, o *localOptions, args ...string) *localRun {
 			select {
 			case code = <-done:
 			case <-time.After(waitLimit):
-				t.Errorf("feed local did not stop within %v", waitLimit)
+				t.Errorf("feed local did not stop within %v; goroutines:\n%s", waitLimit, goroutines())
 			}
 		})
 		return code
