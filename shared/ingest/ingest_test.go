@@ -81,6 +81,7 @@ func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fa
 	if err != nil {
 		t.Fatalf("new service: %v", err)
 	}
+	r.svc.Ingester().BackfillSettle = time.Millisecond // the fake's REST has every bar at once
 	if tune != nil {
 		tune(r.svc.Ingester(), r.alpaca)
 	}

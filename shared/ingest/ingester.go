@@ -59,6 +59,10 @@ type Ingester struct {
 	BackfillAttempts int
 	// BackfillChunk is how many symbols one backfill fetch covers, bounding what is held in memory (default 100).
 	BackfillChunk int
+	// BackfillSettle is how long after a gap's end its backfill waits before asking REST (default 10 s): Alpaca
+	// builds a minute's bar from trades reported up to seconds after the minute ends (the stream sends it at
+	// once, REST has it 2-3 s later), so a fetch right after a reconnect would miss the gap's last bars.
+	BackfillSettle time.Duration
 	// MarketOpen says when silence is suspicious (default: New York regular session, weekdays 9:30-16:00).
 	MarketOpen func(time.Time) bool
 	// Now is the clock (default time.Now).
@@ -250,6 +254,14 @@ func (in *Ingester) backfill(ctx context.Context, from, until time.Time) {
 	in.fills.Add(1)
 	go func() {
 		defer in.fills.Done()
+		settle := in.BackfillSettle
+		if settle <= 0 {
+			settle = 10 * time.Second
+		}
+		if wait := to.Add(settle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
+			in.Log.Error("backfill abandoned at shutdown: bars of this gap are missing from raw", "from", from, "to", to)
+			return
+		}
 		chunk := in.BackfillChunk
 		if chunk <= 0 {
 			chunk = 100
