@@ -155,15 +155,15 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	skip := 0
+	records := src.records
 	if src.synthetic && o.dataDir != "" {
-		// the synthetic session is deterministic: continue it where an earlier run stopped
-		if skip, err = s.rawRecords(ctx); err != nil {
+		// the synthetic session is deterministic: continue it with the bars an earlier run did not write
+		if records, err = s.unwritten(ctx, src.records); err != nil {
 			s.close(log)
 			return err
 		}
-		skip = min(skip, len(src.records))
 	}
+	skip := len(src.records) - len(records)
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, m := range []*esm.Mapping{s.mapping, s.indexMap} {
@@ -178,7 +178,7 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	}
 	printConnect(d, s, o, src, skip)
 	wg.Go(func() {
-		n, err := s.replay(runCtx, src.records[skip:], o.speed)
+		n, err := s.replay(runCtx, records, o.speed)
 		switch {
 		case err != nil && runCtx.Err() == nil:
 			log.Error("source stopped", "err", err)
@@ -346,15 +346,67 @@ func (s *localStack) startIndexer(ctx context.Context, o localOptions, log *slog
 	return err
 }
 
-// rawRecords is how many records raw holds (an earlier run's, with a data dir).
-func (s *localStack) rawRecords(ctx context.Context) (int, error) {
+// readRawTimeout bounds reading raw at start to find what an earlier run wrote.
+const readRawTimeout = 60 * time.Second
+
+// unwritten returns, in order, the records of recs that raw does not hold yet (an earlier run's, with a data
+// dir). It reads raw to its end rather than counting its records: raw also holds what other producers (the
+// ingester) wrote, and a run stopped mid-session may have had a later record acknowledged on one partition
+// while an earlier one on another partition was not.
+func (s *localStack) unwritten(ctx context.Context, recs []sourceRecord) ([]sourceRecord, error) {
+	ctx, cancel := context.WithTimeout(ctx, readRawTimeout)
+	defer cancel()
 	ends, err := kadm.NewClient(s.writer).ListEndOffsets(ctx, broker.TopicRaw)
-	if err != nil {
-		return 0, fmt.Errorf("list raw end offsets: %w", err)
+	if err == nil {
+		err = ends.Error()
 	}
-	n := 0
-	ends.Each(func(o kadm.ListedOffset) { n += int(o.Offset) })
-	return n, nil
+	if err != nil {
+		return nil, fmt.Errorf("list raw end offsets: %w", err)
+	}
+	end := map[int32]int64{} // partitions still to read, and their end offsets
+	from := map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			end[o.Partition] = o.Offset
+			from[o.Partition] = kgo.NewOffset().AtStart()
+		}
+	})
+	have := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		have[string(r.value)] = false
+	}
+	if len(end) > 0 {
+		cl, err := kafka.NewClient(ctx, s.broker.ServiceKafka(), kafka.Deps{}, kgo.ClientID("finfeed-source-resume"),
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{broker.TopicRaw: from}))
+		if err != nil {
+			return nil, err
+		}
+		defer cl.Close()
+		for len(end) > 0 {
+			fs := cl.PollFetches(ctx)
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("read raw: %w", err)
+			}
+			if errs := fs.Errors(); len(errs) > 0 {
+				return nil, fmt.Errorf("read raw partition %d: %w", errs[0].Partition, errs[0].Err)
+			}
+			fs.EachRecord(func(r *kgo.Record) {
+				if _, ok := have[string(r.Value)]; ok {
+					have[string(r.Value)] = true
+				}
+				if r.Offset+1 >= end[r.Partition] {
+					delete(end, r.Partition)
+				}
+			})
+		}
+	}
+	var out []sourceRecord
+	for _, r := range recs {
+		if !have[string(r.value)] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // replay writes recs to raw, paced by their bar times divided by speed (0: no pacing), and waits until every

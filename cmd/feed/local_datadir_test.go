@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/synth"
 )
 
 // TestLocalDataDirRestart: a second run on the same --data-dir still has the first run's records, and its
@@ -79,5 +84,55 @@ func TestLocalDataDirResumesSyntheticSession(t *testing.T) {
 	r = startLocal(t, nil, args...)
 	if out := r.stdout.String(); !strings.Contains(out, ", 0 records to raw") || !strings.Contains(out, "continuing after the ") {
 		t.Errorf("second run does not continue the session:\n%s", out)
+	}
+}
+
+// TestLocalDataDirResumeWritesEachSessionBarOnce: a run stopped in the middle of the synthetic session, while
+// another producer (the ingester) also wrote to raw, is continued so that raw ends up with every bar of the
+// session exactly once: what raw holds is not all the session's, so its record count is not where to resume.
+func TestLocalDataDirResumeWritesEachSessionBarOnce(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--data-dir", dir, "--kafka-addr", "127.0.0.1:0", "--customer-user", "alice", "--customer-password", "pw"}
+	// a market minute per second: the session takes minutes, so this run is stopped long before it is done
+	r := startLocal(t, nil, append(args, "--speed", "60")...)
+	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
+		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ingested []*kgo.Record
+	for i := range 20 {
+		ingested = append(ingested, &kgo.Record{Topic: "raw", Key: []byte("ZZING"),
+			Value: fmt.Appendf(nil, `{"open":1,"high":1,"low":1,"close":1,"volume":%d,"timestamp":"2025-06-12 14:00:00","symbol":"ZZING"}`, i+1)})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, ingested...).FirstErr(); err != nil {
+		t.Fatalf("ingest into raw: %v", err)
+	}
+	cl.Close()
+	if code := r.stop(); code != exitOK {
+		t.Fatalf("first run exit: got %d, want 0; stderr:\n%s", code, r.stderr)
+	}
+	if strings.Contains(r.stdout.String(), "done, ") {
+		t.Fatalf("the first run finished the session; it had to be stopped before:\n%s", r.stdout)
+	}
+
+	r = startLocal(t, nil, append(args, "--speed", "0")...)
+	waitFor(t, "the session to be written", func() bool { return strings.Contains(r.stdout.String(), "done, ") })
+	count := map[string]int{}
+	for _, m := range saramaReadAvailable(t, r.addr, r.serviceUser, r.servicePass, "raw") {
+		count[m.value]++
+	}
+	session := synth.Default()
+	for i := range session.Bars {
+		if v := string(bar.AppendRaw(nil, &session.Bars[i])); count[v] != 1 {
+			t.Errorf("session bar %s: in raw %d times, want once", v, count[v])
+		}
+	}
+	for _, rec := range ingested {
+		if count[string(rec.Value)] != 1 {
+			t.Errorf("ingested bar %s: in raw %d times, want once", rec.Value, count[string(rec.Value)])
+		}
 	}
 }
