@@ -105,8 +105,10 @@ func TestGapStartsAtTheLastReadWhenKafkaHeldTheReader(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		r.alpaca.Record(add(minuteBar("AAPL", t0.Add(time.Duration(i)*time.Minute), 200+float64(i))))
 	}
+	// Kafka stays down for half an hour; the clock moves first, so however the reader meets the dropped
+	// connection (held, or reading before it is held), it reconnects after the recorded minutes
+	clock.Store(t0.Add(30 * time.Minute).UnixNano())
 	r.alpaca.DropAll()
-	clock.Store(t0.Add(30 * time.Minute).UnixNano()) // Kafka stays down for half an hour
 	down.Store(false)
 	recs := consumeUntil(t, r.kafka, func(recs []*kgo.Record) bool {
 		seen := map[string]bool{}
