@@ -117,8 +117,11 @@ func (c Config) Validate() error {
 // checkURL accepts https, and http only for a loopback host (a local test server).
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", raw)
+	if err != nil {
+		return errors.New("not a valid URL") // the text is not quoted: it may hold a password
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", u.Redacted())
 	}
 	if u.User != nil {
 		return errors.New("credentials in the URL are not allowed: use OPENSEARCH_AUTH")

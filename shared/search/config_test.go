@@ -135,3 +135,16 @@ func TestNaming(t *testing.T) {
 		}
 	}
 }
+
+func TestURLErrorsDoNotLeakPasswords(t *testing.T) {
+	for _, raw := range []string{"https://user:s3cret pw@host:443", "https://user:s3cretpw@", "//user:s3cretpw@host"} {
+		err := checkURL(raw)
+		if err == nil {
+			t.Errorf("%q: no error", raw)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: error leaks the password: %v", raw, err)
+		}
+	}
+}
