@@ -18,6 +18,8 @@ import (
 type REST struct {
 	opts marketdata.ClientOpts
 	feed string
+	// closeFeed is where daily closes come from: always the consolidated tape (see DailyCloses).
+	closeFeed string
 	// ChunkSize is how many symbols one request names (default 100: keeps URLs short).
 	ChunkSize int
 }
@@ -28,9 +30,9 @@ func NewREST(c Config, timeout time.Duration) *REST {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	feed := c.Feed
+	feed, closeFeed := c.Feed, FeedSIP
 	if feed == FeedTest {
-		feed = "" // the test stream has no REST twin: let the server pick its default feed
+		feed, closeFeed = "", "" // the test stream has no REST twin: let the server pick its default feed
 	}
 	return &REST{
 		opts: marketdata.ClientOpts{
@@ -40,7 +42,8 @@ func NewREST(c Config, timeout time.Duration) *REST {
 			RetryLimit: -1,
 			HTTPClient: &http.Client{Timeout: timeout},
 		},
-		feed: feed,
+		feed:      feed,
+		closeFeed: closeFeed,
 	}
 }
 
@@ -102,14 +105,17 @@ type DailyClose struct {
 }
 
 // DailyCloses returns the 1Day bars of symbols with New York trading dates in [from, to], adjusted for splits
-// as Alpaca knows them at the time of the call.
+// as Alpaca knows them at the time of the call. They always come from the consolidated tape (SIP), whatever feed
+// the stream uses: the previous close is the official close (the closing auction), which IEX-only daily bars do
+// not carry. Every Alpaca plan serves SIP history older than 15 minutes, and the loader's runs are at least 30
+// minutes after the close.
 func (r *REST) DailyCloses(ctx context.Context, symbols []string, from, to bar.Date) ([]DailyClose, error) {
 	start := time.Date(from.Year, from.Month, from.Day, 0, 0, 0, 0, bar.NewYork)
 	end := time.Date(to.Year, to.Month, to.Day, 23, 59, 59, 0, bar.NewYork)
 	var out []DailyClose
 	err := r.each(ctx, symbols, marketdata.GetBarsRequest{
 		TimeFrame: marketdata.OneDay, Adjustment: marketdata.AdjustmentSplit,
-		Start: start, End: end, Feed: r.feed,
+		Start: start, End: end, Feed: r.closeFeed,
 	}, func(symbol string, b marketdata.Bar) {
 		d := bar.TradingDate(b.Timestamp)
 		if !d.Before(from) && !to.Before(d) {
