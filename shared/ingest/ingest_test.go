@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -30,6 +31,7 @@ type rig struct {
 	cancel  context.CancelFunc
 	done    chan error
 	metrics *syncBuffer
+	logs    *syncBuffer // what the service logged
 }
 
 type syncBuffer struct {
@@ -62,7 +64,7 @@ func newKafka(t *testing.T) *kfake.Cluster {
 // newRig builds the service from environment variables as the task would, with env overriding the defaults.
 func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fakealpaca.Server)) *rig {
 	t.Helper()
-	r := &rig{alpaca: fakealpaca.StartT(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}}
+	r := &rig{alpaca: fakealpaca.StartT(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}, logs: &syncBuffer{}}
 	base := map[string]string{
 		"SYMBOLS": "AAPL,AMZN", "ALPACA_FEED": "iex", "ALPACA_API_KEY": "key", "ALPACA_API_SECRET": "secret",
 		"ALPACA_STREAM_URL": r.alpaca.StreamURL, "ALPACA_DATA_URL": r.alpaca.DataURL,
@@ -76,7 +78,7 @@ func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fa
 	if err != nil {
 		t.Fatalf("load config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, r.logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.svc, err = ingest.New(context.Background(), cfg, log, r.metrics)
 	if err != nil {
 		t.Fatalf("new service: %v", err)

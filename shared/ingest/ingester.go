@@ -70,7 +70,6 @@ type Ingester struct {
 
 	seenMu sync.Mutex
 	seen   map[string]struct{}
-	fills  sync.WaitGroup
 }
 
 // heldUp is how long a Send may block before the session no longer trusts that its socket stayed healthy.
@@ -84,10 +83,24 @@ var ErrStale = errors.New("stream silent during market hours")
 var ErrRefused = errors.New("alpaca refused the stream login")
 
 // Run reads the stream until ctx ends (nil) or Alpaca refuses the login for good (ErrRefused). Bars already read
-// when ctx ends are in the sink; backfills in progress are abandoned with a log line naming the gap.
+// when ctx ends are in the sink. Gaps are backfilled one at a time; a gap not backfilled when ctx ends (still
+// open, waiting, or in progress) is logged at error level with its minutes and counted in BackfillErrors.
 func (in *Ingester) Run(ctx context.Context) error {
-	defer in.fills.Wait()
+	fills := &backfills{wake: make(chan struct{}, 1)}
+	fillsDone := make(chan struct{})
+	go func() {
+		defer close(fillsDone)
+		in.backfillLoop(ctx, fills)
+	}()
 	var gapFrom time.Time
+	defer func() {
+		// the stream was down when Run ended: nothing will fetch the minutes since
+		if g := (gap{gapFrom, ceilMinute(in.now())}); !gapFrom.IsZero() && g.from.Before(g.to) {
+			in.unfilled("gap open at shutdown: bars of this gap are missing from raw", g, in.gapSymbols())
+		}
+		fills.close()
+		<-fillsDone
+	}()
 	if in.BackfillOnStart > 0 {
 		gapFrom = in.now().Add(-in.BackfillOnStart).Truncate(time.Minute)
 	}
@@ -122,7 +135,11 @@ func (in *Ingester) Run(ctx context.Context) error {
 		in.Health.setConnected()
 		in.Log.Info("stream connected")
 		if !gapFrom.IsZero() {
-			in.backfill(ctx, gapFrom, connectedAt)
+			// bars of the minute in progress at connectedAt arrive live
+			if g := (gap{gapFrom, connectedAt.Truncate(time.Minute)}); g.from.Before(g.to) {
+				running, queued := fills.add(g)
+				in.Log.Info("gap queued for backfill", "from", g.from, "to", g.to, "queued", queued, "behindRunning", running)
+			}
 			gapFrom = time.Time{}
 		}
 		got, lastRead, err := in.session(ctx, sess)
@@ -235,52 +252,64 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, time.Time, 
 	}
 }
 
-// backfill starts fetching the bars that start in [from, until.Truncate(minute)) and sending them. Bars of the
-// minute in progress at until arrive live; bars also received live encode to the same bytes, so downstream
-// collapses the duplicates.
-func (in *Ingester) backfill(ctx context.Context, from, until time.Time) {
-	to := until.Truncate(time.Minute)
-	if !from.Before(to) {
-		return
-	}
-	symbols := in.Symbols
-	if symbols == nil {
-		symbols = in.seenSymbols()
-	}
+// fill fetches the bars that start in g and sends them, chunk by chunk of symbols. Bars also received live
+// encode to the same bytes, so downstream collapses the duplicates.
+func (in *Ingester) fill(ctx context.Context, g gap) {
+	symbols := in.gapSymbols()
 	if len(symbols) == 0 {
-		in.Log.Warn("backfill skipped: no symbols seen yet", "from", from, "to", to)
+		in.Log.Warn("backfill skipped: no symbols seen yet", "from", g.from, "to", g.to)
 		return
 	}
-	in.fills.Add(1)
-	go func() {
-		defer in.fills.Done()
-		settle := in.BackfillSettle
-		if settle <= 0 {
-			settle = 10 * time.Second
-		}
-		if wait := to.Add(settle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
-			in.Log.Error("backfill abandoned at shutdown: bars of this gap are missing from raw", "from", from, "to", to)
-			return
-		}
-		chunk := in.BackfillChunk
-		if chunk <= 0 {
-			chunk = 100
-		}
-		total := 0
-		for start := 0; start < len(symbols); start += chunk {
-			part := symbols[start:min(start+chunk, len(symbols))]
-			n, err := in.backfillSymbols(ctx, part, from, to)
-			total += n
-			if err != nil {
-				in.Log.Error("backfill gave up: bars of this gap are missing from raw", "from", from, "to", to,
-					"symbols", len(part), "first", part[0], "err", err)
-				if ctx.Err() != nil {
-					return
-				}
+	settle := in.BackfillSettle
+	if settle <= 0 {
+		settle = 10 * time.Second
+	}
+	if ctx.Err() != nil {
+		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols)
+		return
+	}
+	if wait := g.to.Add(settle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
+		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols)
+		return
+	}
+	chunk := in.BackfillChunk
+	if chunk <= 0 {
+		chunk = 100
+	}
+	total := 0
+	for start := 0; start < len(symbols); start += chunk {
+		part := symbols[start:min(start+chunk, len(symbols))]
+		n, err := in.backfillSymbols(ctx, part, g.from, g.to)
+		total += n
+		if err != nil {
+			if ctx.Err() != nil {
+				in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols[start:])
+				return
 			}
+			in.Log.Error("backfill gave up: bars of this gap are missing from raw", "from", g.from, "to", g.to,
+				"symbols", len(part), "first", part[0], "err", err)
 		}
-		in.Log.Info("backfilled gap", "from", from, "to", to, "bars", total, "symbols", len(symbols))
-	}()
+	}
+	in.Log.Info("backfilled gap", "from", g.from, "to", g.to, "bars", total, "symbols", len(symbols))
+}
+
+// unfilled logs a gap whose bars may be missing from raw for good, with what an operator needs to backfill it by
+// hand, and counts it.
+func (in *Ingester) unfilled(msg string, g gap, symbols []string) {
+	in.Metrics.BackfillErrors.Add(1)
+	args := []any{"from", g.from, "to", g.to, "symbols", len(symbols)}
+	if len(symbols) > 0 {
+		args = append(args, "first", symbols[0])
+	}
+	in.Log.Error(msg, args...)
+}
+
+// gapSymbols are the symbols a backfill asks for: the configured ones, or those seen so far.
+func (in *Ingester) gapSymbols() []string {
+	if in.Symbols != nil {
+		return in.Symbols
+	}
+	return in.seenSymbols()
 }
 
 // backfillSymbols fetches and sends one chunk's bars, retrying the fetch with backoff.
