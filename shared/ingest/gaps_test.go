@@ -100,6 +100,9 @@ func newGapRig(t *testing.T, drops int, env map[string]string) *gapRig {
 	for i := range drops + 1 {
 		// Reconnects is counted after the session is marked disconnected: connected now is the next session
 		eventually(t, "a connected session", func() bool { return m.Reconnects.Load() == int64(i) && connected() })
+		if i == 1 { // the first gap's backfill is running, so the next gaps wait instead of merging into it
+			eventually(t, "the first backfill's fetch", func() bool { fetches, _, _ := g.held.stats(); return fetches >= 1 })
+		}
 		if i == drops {
 			break
 		}
