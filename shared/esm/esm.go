@@ -30,8 +30,11 @@ const (
 	DefaultMinBackoff    = 100 * time.Millisecond
 	DefaultMaxBackoff    = 5 * time.Second
 	DefaultInvokeTimeout = 60 * time.Second
-	DefaultARN           = "arn:aws:kafka:local:000000000000:cluster/finfeed-local/local"
-	commitTimeout        = 10 * time.Second
+	// MaxPayload is Lambda's 6 MB limit on an invocation's event: the MSK event source sends a smaller batch
+	// rather than exceed it, and so does the mapping.
+	MaxPayload    = 6 << 20
+	DefaultARN    = "arn:aws:kafka:local:000000000000:cluster/finfeed-local/local"
+	commitTimeout = 10 * time.Second
 	// leaveTimeout bounds leaving the group on close (the group otherwise notices the member gone by its session
 	// timeout); closeTimeout bounds the rest of closing the client.
 	leaveTimeout = 5 * time.Second
@@ -46,6 +49,8 @@ type Config struct {
 	// fewer (0 invokes with whatever one poll returned).
 	BatchSize   int
 	BatchWindow time.Duration
+	// MaxPayload bounds the size of one event as JSON (default and most MaxPayload).
+	MaxPayload int
 	// FromLatest starts a group with no committed offset at the end of the topic (LATEST) instead of the start
 	// (TRIM_HORIZON).
 	FromLatest bool
@@ -71,6 +76,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.InvokeTimeout == 0 {
 		c.InvokeTimeout = DefaultInvokeTimeout
 	}
+	if c.MaxPayload == 0 {
+		c.MaxPayload = MaxPayload
+	}
 	if c.EventSourceARN == "" {
 		c.EventSourceARN = DefaultARN
 	}
@@ -89,6 +97,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff {
 		errs = append(errs, fmt.Errorf("event source mapping: backoff must satisfy 0 <= min (%v) <= max (%v)", c.MinBackoff, c.MaxBackoff))
+	}
+	if c.MaxPayload < 0 || c.MaxPayload > MaxPayload {
+		errs = append(errs, fmt.Errorf("event source mapping: payload limit must be 1..%d bytes, got %d", MaxPayload, c.MaxPayload))
 	}
 	if c.InvokeTimeout < 0 {
 		errs = append(errs, fmt.Errorf("event source mapping: invoke timeout must be positive, got %v", c.InvokeTimeout))
@@ -196,8 +207,14 @@ func (m *Mapping) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			// records gathered for the window are handed over once: the call is not cut short by ctx
-			if len(batch) > 0 {
-				m.process(ctx, batch) // one call; a failure is logged and the batch redelivered on the next run
+			// one call per payload-sized part; after a failure the rest waits too (order) and is redelivered on the
+			// next run
+			for len(batch) > 0 {
+				cut := PayloadCut(batch, m.cfg.MaxPayload)
+				if !m.process(ctx, batch[:cut]) {
+					break
+				}
+				batch = batch[cut:]
 			}
 			m.client.AllowRebalance()
 			return nil
@@ -230,6 +247,15 @@ func (m *Mapping) Run(ctx context.Context) error {
 			continue
 		}
 		idle = 0
+		// what does not fit in one event's payload goes in the next invocation, as on MSK
+		for cut := PayloadCut(batch, m.cfg.MaxPayload); cut < len(batch); cut = PayloadCut(batch, m.cfg.MaxPayload) {
+			if !m.process(ctx, batch[:cut]) {
+				m.client.AllowRebalance()
+				return nil
+			}
+			batch = append(batch[:0], batch[cut:]...)
+			windowEnd = time.Now().Add(m.cfg.BatchWindow)
+		}
 		if len(batch) < m.cfg.BatchSize && time.Now().Before(windowEnd) {
 			continue
 		}

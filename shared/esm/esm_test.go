@@ -3,6 +3,7 @@ package esm_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/pprof"
@@ -361,5 +362,51 @@ func TestStopIsBoundedWhenTheBrokerHoldsTheLeave(t *testing.T) {
 	}
 	if got := committed(t, b, "g"); got != 5 {
 		t.Errorf("committed offsets sum: got %d, want 5", got)
+	}
+}
+
+// An event never exceeds the payload limit: what does not fit goes in the next invocation, in order, once.
+func TestBatchesStayUnderThePayloadLimit(t *testing.T) {
+	b := startBroker(t)
+	const n = 120
+	produceN(t, b, 0, n)
+	c := &collector{}
+	const limit = 4 << 10
+	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchSize: 100, BatchWindow: 50 * time.Millisecond, MaxPayload: limit}, c.handle)
+	stop := run(t, m)
+	waitFor(t, "all records", func() bool { return c.count() >= n })
+	stop()
+	if len(c.values) != n {
+		t.Fatalf("delivered %d records, want %d", len(c.values), n)
+	}
+	for _, ev := range c.events {
+		body, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(body) > limit {
+			t.Errorf("event of %d bytes, over the %d-byte limit", len(body), limit)
+		}
+	}
+	if len(c.events) < 4 {
+		t.Errorf("%d events for %d records under a %d-byte limit: the limit did not split batches", len(c.events), n, limit)
+	}
+	if got := committed(t, b, "g"); got != n {
+		t.Errorf("committed offsets sum: got %d, want %d", got, n)
+	}
+}
+
+func TestPayloadCut(t *testing.T) {
+	rec := func(size int) *kgo.Record { return &kgo.Record{Topic: "raw", Value: make([]byte, size)} }
+	small := []*kgo.Record{rec(100), rec(100), rec(100)}
+	if got := esm.PayloadCut(small, esm.MaxPayload); got != 3 {
+		t.Errorf("all fit: got %d, want 3", got)
+	}
+	if got := esm.PayloadCut([]*kgo.Record{rec(8 << 20), rec(10)}, esm.MaxPayload); got != 1 {
+		t.Errorf("an oversized first record goes alone: got %d, want 1", got)
+	}
+	one := esm.RecordSize(rec(100))
+	if got := esm.PayloadCut(small, 1024+2*one); got != 2 {
+		t.Errorf("room for two: got %d, want 2", got)
 	}
 }

@@ -52,3 +52,32 @@ func record(r *kgo.Record) events.KafkaRecord {
 	}
 	return out
 }
+
+// eventOverhead is a generous allowance for the event's own fields and one record's fixed JSON fields.
+const (
+	eventOverhead  = 1024
+	recordOverhead = 256
+)
+
+// RecordSize estimates, from above, how many bytes r adds to an event as JSON: its base64 key and value, its
+// headers (each byte a number up to four characters) and the fixed fields.
+func RecordSize(r *kgo.Record) int {
+	n := recordOverhead + len(r.Topic) + base64.StdEncoding.EncodedLen(len(r.Key)) + base64.StdEncoding.EncodedLen(len(r.Value))
+	for _, h := range r.Headers {
+		n += len(h.Key) + 8 + 5*len(h.Value)
+	}
+	return n
+}
+
+// PayloadCut is how many records from the start of recs fit in one event of at most limit bytes: all of them, or
+// fewer but always at least one (a single larger record is sent alone).
+func PayloadCut(recs []*kgo.Record, limit int) int {
+	size := eventOverhead
+	for i, r := range recs {
+		size += RecordSize(r)
+		if size > limit && i > 0 {
+			return i
+		}
+	}
+	return len(recs)
+}
