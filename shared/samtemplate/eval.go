@@ -243,6 +243,56 @@ func (t *Template) evalScalar(v any, s Scenario) (string, error) {
 	return "", fmt.Errorf("%s is not supported in a condition", fn)
 }
 
+// RuleViolations evaluates the template's Rules in s: the description of every assertion that fails (CloudFormation
+// would refuse these parameters), or an error when a rule uses what the evaluator does not know (rules here are
+// written with the condition functions on parameters only).
+func (t *Template) RuleViolations(s Scenario) ([]string, error) {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(t.Rules)) {
+		r := t.Rules[name]
+		if usesCondition(r.RuleCondition) || slices.ContainsFunc(r.Assertions, func(a RuleAssertion) bool { return usesCondition(a.Assert) }) {
+			return nil, fmt.Errorf("Rules.%s: a rule cannot refer to a Condition", name)
+		}
+		if r.RuleCondition != nil {
+			applies, err := t.evalBool(r.RuleCondition, s, 0)
+			if err != nil {
+				return nil, fmt.Errorf("Rules.%s.RuleCondition: %w", name, err)
+			}
+			if !applies {
+				continue
+			}
+		}
+		if len(r.Assertions) == 0 {
+			return nil, fmt.Errorf("Rules.%s: no Assertions", name)
+		}
+		for i, a := range r.Assertions {
+			ok, err := t.evalBool(a.Assert, s, 0)
+			if err != nil {
+				return nil, fmt.Errorf("Rules.%s.Assertions[%d]: %w", name, i, err)
+			}
+			if !ok {
+				out = append(out, fmt.Sprintf("%s: %s", name, a.AssertDescription))
+			}
+		}
+	}
+	return out, nil
+}
+
+// usesCondition reports whether v refers to a named condition anywhere ({"Condition": name}).
+func usesCondition(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "Condition" || usesCondition(e) {
+				return true
+			}
+		}
+	case []any:
+		return slices.ContainsFunc(x, usesCondition)
+	}
+	return false
+}
+
 // Active reports whether resource id exists in s.
 func (t *Template) Active(id string, s Scenario) (bool, error) {
 	r, ok := t.Resources[id]

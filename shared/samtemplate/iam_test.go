@@ -14,7 +14,8 @@ import (
 // grant is one Allow statement of a role, resolved for a scenario.
 type grant struct {
 	actions, resources []string
-	from               string // where it comes from: the inline policy or the managed policy
+	from               string         // where it comes from: the inline policy or the managed policy
+	condition          map[string]any // the statement's Condition, resolved
 }
 
 // managedPolicies are the statements of the AWS managed policies a role may attach (as AWS publishes them), so
@@ -65,8 +66,8 @@ var allowedActions = map[string][]string{
 		"kafka-cluster:AlterTopicDynamicConfiguration"}),
 	"EnrichRole":            slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query"}),
 	"IndexRole":             slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}),
-	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue"}),
-	"IngesterTaskRole":      slices.Concat(produce, []string{"secretsmanager:GetSecretValue"}),
+	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
+	"IngesterTaskRole":      slices.Concat(produce, []string{"secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterExecutionRole": slices.Concat(writeLogs, []string{"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}),
 }
 
@@ -106,11 +107,28 @@ func roleGrants(t *testing.T, tpl *samtemplate.Template, id string, s samtemplat
 		doc, _ := pm["PolicyDocument"].(map[string]any)
 		stmts, _ := doc["Statement"].([]any)
 		for _, st := range stmts {
-			sm, _ := st.(map[string]any)
+			// A statement may itself be conditional (!If [Cond, {statement}, !Ref AWS::NoValue]).
+			v, ok, err := tpl.Value(st, s, samtemplate.PlausibleFakes)
+			if err != nil {
+				t.Fatalf("%s: resolve statement %v: %v", id, st, err)
+			}
+			if !ok {
+				continue
+			}
+			sm, _ := v.(map[string]any)
+			if sm == nil {
+				t.Fatalf("%s: statement %v is not an object", id, st)
+			}
 			if sm["Effect"] != "Allow" {
 				continue
 			}
-			out = append(out, grant{actions: resolve(sm["Action"]), resources: resolve(sm["Resource"]), from: fmt.Sprint(pm["PolicyName"])})
+			g := grant{actions: resolve(sm["Action"]), resources: resolve(sm["Resource"]), from: fmt.Sprint(pm["PolicyName"])}
+			if c, ok, err := tpl.Value(sm["Condition"], s, samtemplate.PlausibleFakes); err != nil {
+				t.Fatalf("%s: resolve condition %v: %v", id, sm["Condition"], err)
+			} else if ok {
+				g.condition, _ = c.(map[string]any)
+			}
+			out = append(out, g)
 		}
 	}
 	return out
@@ -138,6 +156,13 @@ func TestLeastPrivilege(t *testing.T) {
 	own["AlpacaSecretArn"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:alpaca-XyZ"
 	own["IngesterImage"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/finfeed-ingester:v1"
 	scenarios["brought cluster, table and secret"] = own
+	theirKey := maps.Clone(own)
+	theirKey["AlpacaSecretKmsKeyArn"] = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	scenarios["brought secret under its own key"] = theirKey
+	theirSearch := tpl.Defaults()
+	theirSearch["CreateOpenSearch"], theirSearch["ExistingOpenSearchUrl"] = "false", "https://search-their-search-abc123.us-east-1.es.amazonaws.com"
+	theirSearch["ExistingOpenSearchDomainName"] = "their-search"
+	scenarios["brought search domain"] = theirSearch
 	for name, s := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			roles := 0
@@ -213,5 +238,124 @@ func TestLeastPrivilegeCatchesWideGrants(t *testing.T) {
 	}
 	if got := slices.Sorted(maps.Keys(allowedActions)); len(got) == 0 {
 		t.Fatal("allowedActions is empty")
+	}
+}
+
+// TestBroughtSearchDomainIsNamed: the index role may call only the domain it indexes into. A domain the provider
+// brings is known to the template by its URL only, so ExistingOpenSearchDomainName names it, a Rule refuses a
+// brought URL without it, and the grant is that domain's paths, never domain/* (every domain in the account).
+func TestBroughtSearchDomainIsNamed(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	const url = "https://search-their-search-abc123.us-east-1.es.amazonaws.com"
+	brought := func(name string) samtemplate.Scenario {
+		s := tpl.Defaults()
+		s["CreateOpenSearch"], s["ExistingOpenSearchUrl"], s["ExistingOpenSearchDomainName"] = "false", url, name
+		return s
+	}
+	noIndex := tpl.Defaults()
+	noIndex["CreateOpenSearch"] = "false"
+	for _, tt := range []struct {
+		name    string
+		s       samtemplate.Scenario
+		refused bool
+	}{
+		{"defaults", tpl.Defaults(), false},
+		{"no index function", noIndex, false},
+		{"brought domain, named", brought("their-search"), false},
+		{"brought domain, not named", brought(""), true},
+	} {
+		violations, err := tpl.RuleViolations(tt.s)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := len(violations) > 0; got != tt.refused {
+			t.Errorf("%s: rules refuse it = %v (%v), want %v", tt.name, got, violations, tt.refused)
+		}
+	}
+	// Every scenario the other checks enumerate evaluates (the rules use only what CloudFormation allows there).
+	for _, s := range tpl.Scenarios() {
+		if _, err := tpl.RuleViolations(s); err != nil {
+			t.Fatalf("%v: %v", s, err)
+		}
+	}
+	var es []string
+	for _, g := range roleGrants(t, tpl, "IndexRole", brought("their-search")) {
+		if slices.ContainsFunc(g.actions, func(a string) bool { return strings.HasPrefix(a, "es:") }) {
+			es = append(es, g.resources...)
+		}
+	}
+	if want := []string{"arn:aws:es:us-east-1:123456789012:domain/their-search/*"}; !slices.Equal(es, want) {
+		t.Errorf("IndexRole grants es:* on %v with a brought domain, want %v", es, want)
+	}
+}
+
+// TestBroughtSecretKey: a brought Alpaca secret encrypted with a customer-managed key is readable only with
+// kms:Decrypt on that key. With AlpacaSecretKmsKeyArn, every role that reads the secret may decrypt with exactly
+// that key, through Secrets Manager only; without it (or with the stack's own secret) no role has any kms action.
+func TestBroughtSecretKey(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	const secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:alpaca-XyZ"
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	base := tpl.Defaults()
+	base["AlpacaSecretArn"] = secret
+	base["IngesterImage"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/finfeed-ingester:v1"
+	withKey := maps.Clone(base)
+	withKey["AlpacaSecretKmsKeyArn"] = key
+	ownSecret := maps.Clone(base)
+	ownSecret["AlpacaSecretArn"] = ""
+	ownSecretWithKey := maps.Clone(withKey)
+	ownSecretWithKey["AlpacaSecretArn"] = ""
+	for name, tt := range map[string]struct {
+		s       samtemplate.Scenario
+		wantKey bool
+	}{
+		"brought secret, its key":   {withKey, true},
+		"brought secret, no key":    {base, false},
+		"the stack's secret":        {ownSecret, false},
+		"the stack's secret, a key": {ownSecretWithKey, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			readers := 0
+			for _, id := range tpl.ResourceIDs() {
+				if tpl.Resources[id].Type != "AWS::IAM::Role" {
+					continue
+				}
+				if active, err := tpl.Active(id, tt.s); err != nil || !active {
+					continue
+				}
+				reads, decrypts := false, false
+				for _, g := range roleGrants(t, tpl, id, tt.s) {
+					if slices.Contains(g.actions, "secretsmanager:GetSecretValue") {
+						reads = true
+					}
+					for _, a := range g.actions {
+						if !strings.HasPrefix(a, "kms:") {
+							continue
+						}
+						if !tt.wantKey {
+							t.Errorf("%s grants %s on %v: no key was given", id, a, g.resources)
+							continue
+						}
+						if a != "kms:Decrypt" || !slices.Equal(g.resources, []string{key}) {
+							t.Errorf("%s grants %s on %v, want kms:Decrypt on %s only", id, a, g.resources, key)
+						}
+						via, _ := g.condition["StringEquals"].(map[string]any)
+						if via["kms:ViaService"] != "secretsmanager.us-east-1.amazonaws.com" {
+							t.Errorf("%s grants %s without kms:ViaService=secretsmanager (condition %v)", id, a, g.condition)
+						}
+						decrypts = true
+					}
+				}
+				if reads {
+					readers++
+				}
+				if tt.wantKey && reads != decrypts {
+					t.Errorf("%s: reads the secret %v, may decrypt with its key %v", id, reads, decrypts)
+				}
+			}
+			if readers < 2 {
+				t.Errorf("%d roles read the Alpaca secret, want the loader's and the ingester's", readers)
+			}
+		})
 	}
 }

@@ -19,9 +19,23 @@ type Template struct {
 	Doc        map[string]any
 	Parameters map[string]Parameter
 	Conditions map[string]any
+	Rules      map[string]Rule
 	Resources  map[string]Resource
 	Outputs    map[string]Output
 	Globals    map[string]any
+}
+
+// Rule is one entry under Rules: when RuleCondition holds (or there is none), every assertion must hold, or
+// CloudFormation refuses the parameters before it changes anything.
+type Rule struct {
+	RuleCondition any
+	Assertions    []RuleAssertion
+}
+
+// RuleAssertion is one assertion of a rule.
+type RuleAssertion struct {
+	Assert            any
+	AssertDescription string
 }
 
 // Parameter is a template parameter.
@@ -75,6 +89,7 @@ func Parse(data []byte) (*Template, error) {
 	var typed struct {
 		Parameters map[string]Parameter
 		Conditions map[string]any
+		Rules      map[string]Rule
 		Resources  map[string]Resource
 		Outputs    map[string]Output
 		Globals    map[string]any
@@ -82,7 +97,7 @@ func Parse(data []byte) (*Template, error) {
 	if err := json.Unmarshal(js, &typed); err != nil {
 		return nil, fmt.Errorf("decode template sections: %w", err)
 	}
-	t.Parameters, t.Conditions, t.Resources, t.Outputs, t.Globals = typed.Parameters, typed.Conditions, typed.Resources, typed.Outputs, typed.Globals
+	t.Parameters, t.Conditions, t.Rules, t.Resources, t.Outputs, t.Globals = typed.Parameters, typed.Conditions, typed.Rules, typed.Resources, typed.Outputs, typed.Globals
 	if len(t.Resources) == 0 {
 		return nil, fmt.Errorf("no resources")
 	}

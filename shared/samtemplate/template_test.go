@@ -468,3 +468,51 @@ func TestDeployDocConditionalOutputs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployDocBroughtPieces: every parameter that names a piece the provider brings (Create*, Existing*, the
+// Alpaca secret and its key) is in docs/deploy.md, where the doc says what it must be.
+func TestDeployDocBroughtPieces(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	data, err := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(tpl.Parameters)) {
+		if !strings.HasPrefix(name, "Create") && !strings.HasPrefix(name, "Existing") && !strings.HasPrefix(name, "AlpacaSecret") {
+			continue
+		}
+		if !strings.Contains(string(data), "`"+name) {
+			t.Errorf("docs/deploy.md does not document parameter %s", name)
+		}
+	}
+}
+
+// TestRuleViolationsCatchMistakes: the rule evaluator refuses what CloudFormation refuses in a rule (a named
+// condition, a Ref to no parameter) instead of passing it.
+func TestRuleViolationsCatchMistakes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tt := range map[string]struct{ old, new string }{
+		"a Condition in a rule": {
+			"RuleCondition: !And [!Equals [!Ref CreateOpenSearch, \"false\"],",
+			"RuleCondition: !And [{Condition: CreateOpenSearch},"},
+		"a Ref to no parameter": {
+			"Assert: !Not [!Equals [!Ref ExistingOpenSearchDomainName, \"\"]]",
+			"Assert: !Not [!Equals [!Ref ExistingOpenSearchDomain, \"\"]]"},
+	} {
+		if !strings.Contains(string(raw), tt.old) {
+			t.Fatalf("%s: template.yaml no longer has %q", name, tt.old)
+		}
+		tpl, err := samtemplate.Parse([]byte(strings.Replace(string(raw), tt.old, tt.new, 1)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		s := tpl.Defaults()
+		s["CreateOpenSearch"], s["ExistingOpenSearchUrl"] = "false", "https://search-x.us-east-1.es.amazonaws.com"
+		if _, err := tpl.RuleViolations(s); err == nil {
+			t.Errorf("%s: RuleViolations passes it", name)
+		}
+	}
+}
