@@ -1,7 +1,5 @@
 package bar
 
-import "fmt"
-
 const (
 	eSymbol = 1 << iota
 	eClose
@@ -114,9 +112,4 @@ func (e *Enriched) setField(s *scanner, key []byte, seen *int) error {
 		}
 	}
 	return err
-}
-
-// String is a short description for logs.
-func (e Enriched) String() string {
-	return fmt.Sprintf("%s %s %s", e.Symbol, e.Time.UTC().Format(TimestampLayout), e.Indicator)
 }

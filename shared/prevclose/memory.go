@@ -60,17 +60,6 @@ func (m *Memory) Put(_ context.Context, closes []Close) error {
 	return nil
 }
 
-// Len is the number of stored closes.
-func (m *Memory) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	n := 0
-	for _, cs := range m.closes {
-		n += len(cs)
-	}
-	return n
-}
-
 // Validate checks that c may be stored.
 func (c Close) Validate() error {
 	if err := bar.ValidateSymbol(c.Symbol); err != nil {
