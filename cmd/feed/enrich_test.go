@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/kitdata"
+	"github.com/finfeed/finfeed/shared/fixtures"
 )
 
 func runFeed(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -21,13 +21,13 @@ func runFeed(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 
 // The done-when check: the reference's three lines, same values, DESIGN.md field order, exit 0.
 func TestEnrichSeedSample(t *testing.T) {
-	code, out, errOut := runFeed(t, string(kitdata.Read(t, "seed-sample.raw.ndjson")),
-		"enrich", "--prev-closes", kitdata.Path(t, "seed-sample.prev-closes.csv"))
+	code, out, errOut := runFeed(t, string(fixtures.Read(t, fixtures.SeedRaw)),
+		"enrich", "--prev-closes", fixtures.Path(t, fixtures.SeedPrevCloses))
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 	got := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	want := strings.Split(strings.TrimSpace(string(kitdata.Read(t, "seed-sample.enhanced.ndjson"))), "\n")
+	want := strings.Split(strings.TrimSpace(string(fixtures.Read(t, fixtures.SeedEnhanced))), "\n")
 	if len(got) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(got), len(want), out)
 	}
@@ -52,8 +52,8 @@ func TestEnrichSeedSample(t *testing.T) {
 
 // The JPM kit data: 2024-10-30 bars have no earlier close (Unknown), 2024-10-31 bars compare with 224.41.
 func TestEnrichJPM(t *testing.T) {
-	in := string(kitdata.Read(t, "jpm-2024-10-30_31.raw.ndjson"))
-	code, out, errOut := runFeed(t, in, "enrich", "--prev-closes", kitdata.Path(t, "jpm.prev-closes.csv"))
+	in := string(fixtures.Read(t, fixtures.JPMRaw))
+	code, out, errOut := runFeed(t, in, "enrich", "--prev-closes", fixtures.Path(t, fixtures.JPMPrevCloses))
 	if code != 0 || errOut != "" {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

@@ -3,10 +3,9 @@ package bar
 import (
 	"bufio"
 	"bytes"
-	"os"
 	"testing"
 
-	"github.com/finfeed/finfeed/shared/kitdata"
+	"github.com/finfeed/finfeed/shared/fixtures"
 )
 
 // FuzzDecodeRaw: the decoder never panics, rejects only with an *InvalidError, and every accepted record
@@ -16,17 +15,10 @@ func FuzzDecodeRaw(f *testing.F) {
 	f.Add([]byte(`{"symbol":"X","open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11T19:49:00.5+02:00","x":[{}]}`))
 	f.Add([]byte(`{"symbol":"\ud83d\ude00","open":1e308,"high":1e308,"low":0,"close":5e-324,"volume":0,"timestamp":"2024-07-11 19:49:00"}`))
 	f.Add([]byte(`{"open": NaN}`))
-	if dir, err := kitdata.Dir(); err == nil {
-		for _, name := range []string{"seed-sample.raw.ndjson", "jpm-2024-10-30_31.raw.ndjson"} {
-			file, err := os.Open(dir + "/" + name)
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(file)
-			for i := 0; sc.Scan() && i < 20; i++ {
-				f.Add(bytes.Clone(sc.Bytes()))
-			}
-			file.Close()
+	for _, name := range []string{fixtures.SeedRaw, fixtures.JPMRaw} {
+		sc := bufio.NewScanner(bytes.NewReader(fixtures.Read(f, name)))
+		for i := 0; sc.Scan() && i < 20; i++ {
+			f.Add(bytes.Clone(sc.Bytes()))
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/kitdata"
+	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -100,13 +100,13 @@ func TestRulesValidate(t *testing.T) {
 
 // The reference's published output, reproduced value for value from its raw input and previous close.
 func TestReferenceSeedSample(t *testing.T) {
-	store, err := prevclose.LoadCSVFile(kitdata.Path(t, "seed-sample.prev-closes.csv"))
+	store, err := prevclose.LoadCSVFile(fixtures.Path(t, fixtures.SeedPrevCloses))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store}
-	raws := lines(t, "seed-sample.raw.ndjson")
-	wants := lines(t, "seed-sample.enhanced.ndjson")
+	raws := lines(t, fixtures.SeedRaw)
+	wants := lines(t, fixtures.SeedEnhanced)
 	if len(raws) != len(wants) || len(raws) == 0 {
 		t.Fatalf("got %d raw lines and %d reference lines", len(raws), len(wants))
 	}
@@ -202,7 +202,7 @@ func TestEnrichStoreFault(t *testing.T) {
 
 func lines(t *testing.T, name string) [][]byte {
 	t.Helper()
-	f, err := os.Open(kitdata.Path(t, name))
+	f, err := os.Open(fixtures.Path(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

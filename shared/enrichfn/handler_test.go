@@ -25,8 +25,8 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
+	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/kitdata"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -53,7 +53,7 @@ func producer(t *testing.T, c *kfake.Cluster) *kgo.Client {
 
 func seedStore(t *testing.T) *prevclose.Memory {
 	t.Helper()
-	m, err := prevclose.LoadCSVFile(kitdata.Path(t, "seed-sample.prev-closes.csv"))
+	m, err := prevclose.LoadCSVFile(fixtures.Path(t, fixtures.SeedPrevCloses))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestHandleFixture(t *testing.T) {
 	if len(enhanced) != 3 || len(dlq) != 1 {
 		t.Fatalf("got %d enhanced and %d dlq records, want 3 and 1", len(enhanced), len(dlq))
 	}
-	ref := strings.Split(strings.TrimSpace(string(kitdata.Read(t, "seed-sample.enhanced.ndjson"))), "\n")
+	ref := strings.Split(strings.TrimSpace(string(fixtures.Read(t, fixtures.SeedEnhanced))), "\n")
 	for i, r := range enhanced {
 		if string(r.Key) != "AMZN" {
 			t.Errorf("record %d key: got %q, want AMZN", i, r.Key)

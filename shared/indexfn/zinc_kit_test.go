@@ -13,8 +13,8 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/indexfn"
-	"github.com/finfeed/finfeed/shared/kitdata"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/search"
 )
@@ -23,7 +23,7 @@ import (
 // into MSK events of at most size records, as the event source mapping would deliver them.
 func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]int) {
 	t.Helper()
-	store, err := prevclose.LoadCSVFile(kitdata.Path(t, "jpm.prev-closes.csv"))
+	store, err := prevclose.LoadCSVFile(fixtures.Path(t, fixtures.JPMPrevCloses))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]i
 	indicators := map[bar.Indicator]int{}
 	var evs []events.KafkaEvent
 	var recs []events.KafkaRecord
-	sc := bufio.NewScanner(bytes.NewReader(kitdata.Read(t, "jpm-2024-10-30_31.raw.ndjson")))
+	sc := bufio.NewScanner(bytes.NewReader(fixtures.Read(t, fixtures.JPMRaw)))
 	for off := int64(0); sc.Scan(); off++ {
 		raw, err := bar.DecodeRaw(sc.Bytes())
 		if err != nil {
