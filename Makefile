@@ -6,7 +6,7 @@ BIN := bin
 CFNSPEC_DIR := tools/cfnspec
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all run test test-unit fuzz deps vet fmt bench clean
+.PHONY: all run test test-unit fuzz deps vet fmt bench clean contract
 
 all: test
 
@@ -14,10 +14,25 @@ all: test
 run:
 	$(GO) run ./cmd/feed local
 
-## test: vet, every test (Kafka on kfake, DynamoDB on dynalite), and a short fuzz of the record decoder
+## test: vet, every test (Kafka on kfake, DynamoDB on dynalite), a short fuzz of the record decoder, and the
+## customer contract checked by independent tools
 test: deps vet
 	$(GO) test -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=10s
+	$(MAKE) contract
+
+CONTRACT_DIR := tools/asyncapi
+FIXTURES := shared/fixtures/testdata
+## contract: docs/asyncapi.yaml through the official AsyncAPI parser (errors fail, warnings print), the schema
+## files compiled strictly by ajv, and `feed enrich`'s output on the seed sample and the JPM fixture (previous
+## close known and unknown) validated by ajv against docs/schemas/enhanced.schema.json
+contract: $(CONTRACT_DIR)/node_modules/.package-lock.json
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
+	$(GO) build -o "$$tmp/feed" ./cmd/feed && \
+	"$$tmp/feed" enrich --prev-closes $(FIXTURES)/seed-sample.prev-closes.csv < $(FIXTURES)/seed-sample.raw.ndjson > "$$tmp/seed.ndjson" && \
+	"$$tmp/feed" enrich --prev-closes $(FIXTURES)/jpm.prev-closes.csv < $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson > "$$tmp/jpm.ndjson" && \
+	node $(CONTRACT_DIR)/check.mjs docs/asyncapi.yaml --enhanced "$$tmp/seed.ndjson" --enhanced "$$tmp/jpm.ndjson" \
+		--raw $(FIXTURES)/seed-sample.raw.ndjson --raw $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson
 
 FUZZTIME ?= 30s
 ## fuzz: the raw-bar decoder's fuzz target (FUZZTIME=10m for a longer run)
@@ -31,12 +46,18 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-## deps: what tests need beyond Go modules (dynalite and the CloudFormation spec from npm, pinned by their lock
-## files; the Lambda Runtime Interface Emulator into bin/)
-deps: $(DYNALITE_DIR)/node_modules/.package-lock.json $(CFNSPEC_DIR)/node_modules/.package-lock.json $(BIN)/aws-lambda-rie $(BIN)/zinc
+## deps: what tests need beyond Go modules (dynalite, the CloudFormation spec and the AsyncAPI parser with ajv
+## from npm, pinned by their lock files; the Lambda Runtime Interface Emulator into bin/)
+deps: $(DYNALITE_DIR)/node_modules/.package-lock.json $(CFNSPEC_DIR)/node_modules/.package-lock.json $(CONTRACT_DIR)/node_modules/.package-lock.json $(BIN)/aws-lambda-rie $(BIN)/zinc
 
 $(DYNALITE_DIR)/node_modules/.package-lock.json: $(DYNALITE_DIR)/package.json $(DYNALITE_DIR)/package-lock.json
 	npm ci --prefix $(DYNALITE_DIR) --no-audit --no-fund
+	@touch $@
+
+# --ignore-scripts: nothing in the contract tools needs an install script (one dependency's only script is
+# install telemetry)
+$(CONTRACT_DIR)/node_modules/.package-lock.json: $(CONTRACT_DIR)/package.json $(CONTRACT_DIR)/package-lock.json
+	npm ci --prefix $(CONTRACT_DIR) --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 ZINC_DIR := tools/zinc
