@@ -96,13 +96,18 @@ func enrichLines(ctx context.Context, e *enrich.Enricher, in io.Reader, out, err
 				fmt.Fprintf(errOut, "line %d: %v\n", lineNo, derr)
 			} else {
 				en, eerr := e.Enrich(ctx, &raw)
-				if eerr != nil {
+				switch {
+				case errors.Is(eerr, bar.ErrInvalid):
+					rejected++
+					fmt.Fprintf(errOut, "line %d: %v\n", lineNo, eerr)
+				case eerr != nil:
 					return rejected, eerr
-				}
-				buf = bar.AppendEnriched(buf[:0], &en)
-				buf = append(buf, '\n')
-				if _, werr := w.Write(buf); werr != nil {
-					return rejected, fmt.Errorf("write stdout: %w", werr)
+				default:
+					buf = bar.AppendEnriched(buf[:0], &en)
+					buf = append(buf, '\n')
+					if _, werr := w.Write(buf); werr != nil {
+						return rejected, fmt.Errorf("write stdout: %w", werr)
+					}
 				}
 			}
 		}

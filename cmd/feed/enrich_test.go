@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,3 +176,77 @@ func TestEnrichLongLine(t *testing.T) {
 		t.Errorf("exit %d, %d output lines, stderr %q", code, strings.Count(out, "\n"), errOut)
 	}
 }
+
+// Adversarial input: only strict JSON reaches stdout, every rejected line is reported, exit status 3.
+func TestEnrichAdversarialInput(t *testing.T) {
+	closes := filepath.Join(t.TempDir(), "closes.csv")
+	csv := "symbol,date,close\nBRK.B,2024-02-28,410.5\nBRK.A,2024-02-28,615000\nX,2024-02-28,100\nX,2024-03-08,100\nX,2024-11-01,100\n"
+	if err := os.WriteFile(closes, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bar := func(sym, ts, price string) string {
+		return `{"symbol":"` + sym + `","open":` + price + `,"high":` + price + `,"low":` + price + `,"close":` + price + `,"volume":100,"timestamp":"` + ts + `"}`
+	}
+	lines := []struct {
+		in          string
+		reject      string // the reason's text, "" when the line is published
+		tradingDate string
+	}{
+		{bar("BRK.B", "2024-02-29 14:30:00", "412.25"), "", "2024-02-29"}, // leap day
+		{bar("BRK.A", "2024-02-29 14:30:00", "700000"), "", "2024-02-29"},
+		{bar("X", "2024-02-29 14:30:00", "1e307"), "1e+307 is above 1e+07", ""},
+		{bar("X", "2024-02-29 14:30:00", "0.00001"), "close: 1e-05 is below 0.0001", ""},
+		{bar("X", "2024-03-10 04:30:00", "101"), "", "2024-03-09"}, // 23:30 EST the evening before the spring-forward switch
+		{bar("X", "2024-03-10 07:30:00", "101"), "", "2024-03-10"}, // 03:30 EDT, just after it
+		{bar("X", "2024-11-03 03:30:00", "101"), "", "2024-11-02"}, // 23:30 EDT before the fall-back switch
+		{bar("X", "2024-11-03 06:30:00", "101"), "", "2024-11-03"}, // 01:30 EST, after it
+		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `"close":101`, `"close":"101"`, 1), "close: not a number", ""},
+		{bar("X", "2024-02-29 14:30:00", "101") + `xyz`, "malformed JSON", ""},
+		{bar("X", "2024-02-29 14:30:00", "101") + "\r", "", "2024-02-29"}, // CRLF line ending
+		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `{`, `{"exchange":"V","conditions":["@","T"],"n":{"x":[1e400]},`, 1), "", "2024-02-29"}, // ignored, so never parsed as a float
+		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `{`, `{"exchange":"V","conditions":["@","T"],"meta":{"x":[1,null]},`, 1), "", "2024-02-29"},
+		{bar("BRK B", "2024-02-29 14:30:00", "101"), "symbol: \"BRK B\" has a character", ""},
+		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `"volume":100`, `"volume":1e12`, 1), "volume: 1e+12 is above 1e+11", ""},
+	}
+	var in strings.Builder
+	for _, l := range lines {
+		in.WriteString(l.in + "\n")
+	}
+	code, out, errOut := runFeed(t, in.String(), "enrich", "--prev-closes", closes)
+	if code != 3 {
+		t.Errorf("exit %d, want 3", code)
+	}
+	outLines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	errLines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	o, e := 0, 0
+	for i, l := range lines {
+		if l.reject != "" {
+			if e >= len(errLines) || !strings.HasPrefix(errLines[e], fmt.Sprintf("line %d: ", i+1)) || !strings.Contains(errLines[e], l.reject) {
+				t.Errorf("line %d: want a report containing %q, stderr:\n%s", i+1, l.reject, errOut)
+			}
+			e++
+			continue
+		}
+		if o >= len(outLines) {
+			t.Fatalf("line %d: no output; stdout:\n%s", i+1, out)
+		}
+		got := outLines[o]
+		o++
+		if !json.Valid([]byte(got)) {
+			t.Errorf("line %d: output is not JSON: %s", i+1, got)
+		}
+		en, err := bardecode(got)
+		if err != nil {
+			t.Errorf("line %d: %v: %s", i+1, err, got)
+			continue
+		}
+		if en.TradingDate.String() != l.tradingDate || en.Indicator == "Unknown" {
+			t.Errorf("line %d: trading date %s indicator %s, want %s with a previous close: %s", i+1, en.TradingDate, en.Indicator, l.tradingDate, got)
+		}
+	}
+	if o != len(outLines) || e != len(errLines) {
+		t.Errorf("got %d output and %d error lines, want %d and %d:\n%s\n%s", len(outLines), len(errLines), o, e, out, errOut)
+	}
+}
+
+func bardecode(line string) (bar.Enriched, error) { return bar.DecodeEnriched([]byte(line)) }

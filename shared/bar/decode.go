@@ -29,6 +29,39 @@ func invalid(format string, args ...any) error {
 // MaxSymbolLen bounds a symbol; real ones are far shorter.
 const MaxSymbolLen = 32
 
+// Bounds on what a real US equity can print, so that a record outside them is rejected with its reason instead of
+// reaching customers, and so that every derived number (%change at most (MaxPrice-MinPrice)/MinPrice*100 ≈ 1e13)
+// is finite. They are wide on purpose: the highest-priced US share (BRK.A) trades near $700,000, the lowest
+// quoted increment below $1 is $0.0001 (Reg NMS rule 612), and the busiest single-day volumes are a few billion
+// shares, so a minute bar of 100 billion shares is not a market event but a broken record.
+const (
+	MinPrice      = 0.0001 // the sub-penny tick: no US equity prints below it
+	MaxPrice      = 10_000_000
+	MaxVolume     = 100_000_000_000
+	MaxTradeCount = 1_000_000_000
+)
+
+// ValidatePrice checks that v is a price a US equity can print: finite and within [MinPrice, MaxPrice]. Closes
+// (raw and previous) must pass it; open, high, low and vwap may also be 0 (as DESIGN.md has always allowed) but
+// never above MaxPrice.
+func ValidatePrice(name string, v float64) error {
+	return validateRange(name, v, MinPrice, MaxPrice)
+}
+
+func validateRange(name string, v, lo, hi float64) error {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return invalid("%s: not a finite number", name)
+	case v < 0:
+		return invalid("%s: negative (%v)", name, v)
+	case v < lo:
+		return invalid("%s: %v is below %v", name, v, lo)
+	case v > hi:
+		return invalid("%s: %v is above %v", name, v, hi)
+	}
+	return nil
+}
+
 // field bits, for the raw bar's known keys.
 const (
 	fSymbol = 1 << iota
@@ -137,25 +170,32 @@ func (r *Raw) Validate() error {
 	for _, f := range [...]struct {
 		name string
 		v    float64
-	}{{"open", r.Open}, {"high", r.High}, {"low", r.Low}, {"close", r.Close}, {"volume", r.Volume}} {
-		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return invalid("%s: not a finite number", f.name)
-		}
-		if f.v < 0 {
-			return invalid("%s: negative (%v)", f.name, f.v)
+	}{{"open", r.Open}, {"high", r.High}, {"low", r.Low}} {
+		if err := validateRange(f.name, f.v, 0, MaxPrice); err != nil {
+			return err
 		}
 	}
-	if r.Close <= 0 {
-		return invalid("close: must be > 0 (got %v)", r.Close)
+	if err := ValidatePrice("close", r.Close); err != nil {
+		return err
+	}
+	if err := validateRange("volume", r.Volume, 0, MaxVolume); err != nil {
+		return err
 	}
 	if r.High < r.Low {
 		return invalid("high %v is below low %v", r.High, r.Low)
 	}
-	if r.HasTradeCount && (math.IsNaN(r.TradeCount) || math.IsInf(r.TradeCount, 0) || r.TradeCount < 0) {
-		return invalid("trade_count: must be a non-negative number (got %v)", r.TradeCount)
+	if r.HasTradeCount {
+		if err := validateRange("trade_count", r.TradeCount, 0, MaxTradeCount); err != nil {
+			return err
+		}
+		if r.TradeCount != math.Trunc(r.TradeCount) {
+			return invalid("trade_count: not a whole number (got %v)", r.TradeCount)
+		}
 	}
-	if r.HasVWAP && (math.IsNaN(r.VWAP) || math.IsInf(r.VWAP, 0) || r.VWAP < 0) {
-		return invalid("vwap: must be a non-negative number (got %v)", r.VWAP)
+	if r.HasVWAP {
+		if err := validateRange("vwap", r.VWAP, 0, MaxPrice); err != nil {
+			return err
+		}
 	}
 	if r.Time.IsZero() {
 		return invalid("timestamp: missing")

@@ -83,12 +83,29 @@ type Enricher struct {
 // ErrLookup wraps a previous-close store fault: transient, the batch should be retried.
 var ErrLookup = errors.New("previous close lookup failed")
 
-// Enrich looks up raw's previous close and applies the rules.
+// Enrich looks up raw's previous close and applies the rules. A store fault wraps ErrLookup (transient: retry the
+// batch); a record that cannot be published as strict JSON — its previous close is not a price (a corrupt
+// store item) or its %change would not be finite — wraps bar.ErrInvalid (send it to the dead-letter topic).
 func (e *Enricher) Enrich(ctx context.Context, raw *bar.Raw) (bar.Enriched, error) {
 	td := bar.TradingDate(raw.Time)
 	pc, ok, err := e.Store.PrevClose(ctx, raw.Symbol, td)
 	if err != nil {
 		return bar.Enriched{}, fmt.Errorf("%w: %s before %s: %w", ErrLookup, raw.Symbol, td, err)
 	}
-	return e.Rules.apply(raw, td, pc, ok), nil
+	return e.Rules.Checked(raw, td, pc, ok)
+}
+
+// Checked is Apply for a record about to be published: a previous close that is not a price, or a %change that
+// is not finite, is an error wrapping bar.ErrInvalid instead of a record no JSON parser could read.
+func (r Rules) Checked(raw *bar.Raw, td bar.Date, prevClose float64, ok bool) (bar.Enriched, error) {
+	if ok {
+		if err := bar.ValidatePrice("previous close", prevClose); err != nil {
+			return bar.Enriched{}, fmt.Errorf("%s before %s: %w", raw.Symbol, td, err)
+		}
+	}
+	en := r.apply(raw, td, prevClose, ok)
+	if en.HasPrev && (math.IsNaN(en.Change) || math.IsInf(en.Change, 0)) {
+		return bar.Enriched{}, &bar.InvalidError{Reason: fmt.Sprintf("%%change of close %v against previous close %v is not finite", raw.Close, prevClose)}
+	}
+	return en, nil
 }

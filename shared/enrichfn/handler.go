@@ -3,6 +3,7 @@ package enrichfn
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -23,6 +24,16 @@ type Producer = kafka.Producer
 
 // ErrProduce wraps a failure to write the batch's output: transient, so the whole batch is retried.
 var ErrProduce = kafka.ErrProduce
+
+// SchemaVersion is the enhanced record's schema version, sent in every record's schema-version header. Fields
+// are only ever added within a version; a breaking change gets a new version on a new topic (docs/feed.md).
+const SchemaVersion = "1"
+
+// EnhancedHeaders are the headers of every enhanced record (shared, never modified).
+var EnhancedHeaders = []kgo.RecordHeader{
+	{Key: "content-type", Value: []byte("application/json")},
+	{Key: "schema-version", Value: []byte(SchemaVersion)},
+}
 
 // Handler processes MSK batches.
 type Handler struct {
@@ -146,6 +157,10 @@ func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Reco
 		return arena, nil
 	}
 	e, err := h.enricher.Enrich(ctx, &raw)
+	if errors.Is(err, bar.ErrInvalid) {
+		h.reject(in, out, value, err.Error(), b)
+		return arena, nil
+	}
 	if err != nil {
 		return arena, fmt.Errorf("%s/%d/%d: %w", in.Topic, in.Partition, in.Offset, err)
 	}
@@ -157,6 +172,10 @@ func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Reco
 		Topic: h.enhancedTopic,
 		Key:   arena[start:mid:mid],
 		Value: arena[mid:len(arena):len(arena)],
+		// The bar's start time, not the time of writing: a retried batch's duplicates are byte-identical,
+		// timestamp included, and customers can seek by bar time with ListOffsets (docs/feed.md).
+		Timestamp: e.Time,
+		Headers:   EnhancedHeaders,
 	}
 	b.Counts.Enhanced++
 	switch e.Indicator {

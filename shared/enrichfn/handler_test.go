@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,6 +177,12 @@ func TestHandleFixture(t *testing.T) {
 		if !bytes.HasPrefix(r.Value, []byte(`{"symbol":"AMZN","close":`)) {
 			t.Errorf("record %d: field order: %s", i, r.Value)
 		}
+		if !r.Timestamp.Equal(got.Time) {
+			t.Errorf("record %d: Kafka timestamp %v, want the bar's start time %v", i, r.Timestamp.UTC(), got.Time)
+		}
+		if ct, v := header(r, "content-type"), header(r, "schema-version"); ct != "application/json" || v != enrichfn.SchemaVersion {
+			t.Errorf("record %d: headers content-type %q schema-version %q, want application/json and %s", i, ct, v, enrichfn.SchemaVersion)
+		}
 	}
 	// partition order kept: the three bars share a key, so a partition, in timestamp order
 	for i := 1; i < len(enhanced); i++ {
@@ -193,6 +200,64 @@ func TestHandleFixture(t *testing.T) {
 	}
 	if got := header(d, "source"); got != "raw/0/1045" {
 		t.Errorf("dlq source header: got %q, want raw/0/1045", got)
+	}
+}
+
+// closesStore answers from a map, whatever the values: a store holding items no loader should have written.
+type closesStore map[string]float64
+
+func (s closesStore) PrevClose(_ context.Context, symbol string, _ bar.Date) (float64, bool, error) {
+	c, ok := s[symbol]
+	return c, ok, nil
+}
+
+// Records that could not be published as strict JSON go to the DLQ with their reason; the batch goes on.
+func TestHandleRecordsThatCannotBeStrictJSON(t *testing.T) {
+	c := broker(t)
+	store := closesStore{"AMZN": 196.365, "HUGE": 0.01, "ZERO": 0, "NAN": math.NaN(), "TINY": 1e-300, "INF": math.Inf(1)}
+	h := newHandler(t, producer(t, c), store)
+	line := func(sym, close string) string {
+		return `{"symbol":"` + sym + `","open":1,"high":` + close + `,"low":1,"close":` + close + `,"volume":1,"timestamp":"2024-07-11 19:49:00"}`
+	}
+	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{
+		"raw-0": {
+			rawRecord(0, 1, "HUGE", line("HUGE", "1e307")),
+			rawRecord(0, 2, "ZERO", line("ZERO", "2")),
+			rawRecord(0, 3, "NAN", line("NAN", "2")),
+			rawRecord(0, 4, "TINY", line("TINY", "2")),
+			rawRecord(0, 5, "INF", line("INF", "2")),
+			rawRecord(0, 6, "AMZN", goodBar),
+		},
+	}}
+	counts, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (enrichfn.Counts{Records: 6, Enhanced: 1, DLQ: 5, Neutral: 1}); counts != want {
+		t.Errorf("counts: got %+v, want %+v", counts, want)
+	}
+	recs := consume(t, c, 6, "enhanced", "raw.dlq")
+	for _, r := range byTopic(recs, "enhanced") {
+		if !json.Valid(r.Value) || string(r.Key) != "AMZN" {
+			t.Errorf("enhanced: %s %s", r.Key, r.Value)
+		}
+	}
+	want := map[string]string{
+		"raw/0/1": "high: 1e+307 is above 1e+07",
+		"raw/0/2": "ZERO before 2024-07-11: invalid bar: previous close: 0 is below 0.0001",
+		"raw/0/3": "previous close: not a finite number",
+		"raw/0/4": "previous close: 1e-300 is below 0.0001",
+		"raw/0/5": "previous close: not a finite number",
+	}
+	dlq := byTopic(recs, "raw.dlq")
+	if len(dlq) != len(want) {
+		t.Fatalf("got %d dlq records, want %d", len(dlq), len(want))
+	}
+	for _, d := range dlq {
+		src := header(d, "source")
+		if got := header(d, "error"); want[src] == "" || !strings.Contains(got, want[src]) {
+			t.Errorf("dlq %s: error %q, want it to contain %q", src, got, want[src])
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package prevclose
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 
@@ -68,8 +67,8 @@ func (c Close) Validate() error {
 	if c.Date.IsZero() {
 		return fmt.Errorf("%w: %s: missing date", ErrInvalidClose, c.Symbol)
 	}
-	if !(c.Close > 0) || math.IsInf(c.Close, 0) {
-		return fmt.Errorf("%w: %s %s: close must be a positive number, got %v", ErrInvalidClose, c.Symbol, c.Date, c.Close)
+	if err := bar.ValidatePrice("close", c.Close); err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrInvalidClose, c.Symbol, c.Date, err)
 	}
 	return nil
 }
