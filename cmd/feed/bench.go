@@ -7,26 +7,52 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/loadtest"
 )
 
 func init() {
-	register("bench", "push bars through the local pipeline and print throughput and end-to-end latency", runBench)
+	register("bench", "push bars (a steady rate, or per-minute bursts of a whole market) through the local pipeline and print end-to-end latency", runBench)
 }
 
-// runBench is `feed bench --bars N [--rate R]`: one `name value` pair per line.
+// benchOptions are the flags of `feed bench`.
+type benchOptions struct {
+	cfg        loadtest.Config
+	table      string
+	seed       bool
+	latency    time.Duration
+	noProgress bool
+}
+
+// runBench is `feed bench --bars N [--rate R]` or `feed bench --symbols N --minutes M`: one `name value` pair
+// per line on stdout, progress on stderr.
 func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("feed bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	bars := fs.Int("bars", 10000, "bars to push into raw")
-	rate := fs.Float64("rate", 1000, "bars per second (0: as fast as possible)")
-	batchSize := fs.Int("batch-size", 100, "event-source mapping batch size")
-	window := fs.Duration("batch-window", 0, "event-source mapping batching window")
-	badEvery := fs.Int("bad-every", 100, "make every n-th bar invalid to exercise the dead-letter path (0: none)")
+	var o benchOptions
+	c := &o.cfg
+	fs.IntVar(&c.Bars, "bars", 10000, "bars to push into raw at --rate")
+	fs.Float64Var(&c.Rate, "rate", 1000, "bars per second (0: as fast as possible)")
+	fs.IntVar(&c.Symbols, "symbols", 0, "a market of N symbols instead of --bars: one bar per symbol every simulated minute, in a burst")
+	fs.IntVar(&c.Minutes, "minutes", 10, "simulated market minutes (with --symbols)")
+	fs.DurationVar(&c.MinuteEvery, "minute", loadtest.DefaultMinuteEvery, "wall time of one simulated market minute (with --symbols; cache lifetimes are scaled to it)")
+	fs.DurationVar(&c.Burst, "burst", loadtest.DefaultBurst, "each minute's bars are written spread over this time (with --symbols)")
+	fs.IntVar(&c.BatchSize, "batch-size", 100, "event-source mapping batch size")
+	fs.DurationVar(&c.BatchWindow, "batch-window", 0, "event-source mapping batching window")
+	fs.IntVar(&c.Partitions, "partitions", loadtest.DefaultPartitions, "partitions of each topic")
+	fs.IntVar(&c.Concurrency, "concurrency", 0, "execution environments running the enrich handler at once (0: one per partition)")
+	fs.IntVar(&c.BadEvery, "bad-every", 100, "make every n-th bar invalid to exercise the dead-letter path (0: none)")
+	fs.StringVar(&o.table, "prev-closes-table", "", "previous closes from this DynamoDB table, as the Lambda reads them (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION)")
+	fs.BoolVar(&o.seed, "seed", false, "with --prev-closes-table: create the table if needed and write the synthetic symbols' closes first")
+	fs.DurationVar(&o.latency, "dynamodb-latency", 0, "with --prev-closes-table: delay added to every DynamoDB request (e.g. 4ms for in-region latency against dynalite)")
+	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: feed bench --bars N [--rate R] [--batch-size N] [--batch-window D] [--bad-every N]")
+		fmt.Fprintln(stderr, "usage: feed bench --bars N [--rate R] | --symbols N [--minutes M] [--minute D] [--burst D]\n"+
+			"                  [--batch-size N] [--batch-window D] [--partitions N] [--concurrency N] [--bad-every N]\n"+
+			"                  [--prev-closes-table NAME [--seed] [--dynamodb-latency D]] [--no-progress]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -35,20 +61,123 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 || *bars <= 0 || *rate < 0 || *badEvery < 0 {
+	if err := o.validate(fs.NArg()); err != nil {
+		fmt.Fprintf(stderr, "feed bench: %v\n", err)
 		fs.Usage()
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	res, err := loadtest.Run(ctx, loadtest.Config{Bars: *bars, Rate: *rate, BadEvery: *badEvery, BatchSize: *batchSize, BatchWindow: *window}, log)
-	if err != nil {
+	if err := bench(ctx, o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "feed bench: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stderr, "feed bench: %d bars at %v/s (0 = unthrottled), batch size %d, window %v: %d enriched, %d dead letters in %v\n",
-		*bars, *rate, *batchSize, *window, res.Records, res.DLQ, res.Elapsed.Round(time.Millisecond))
+	return exitOK
+}
+
+func (o benchOptions) validate(nargs int) error {
+	var errs []error
+	c := o.cfg
+	if nargs > 0 {
+		errs = append(errs, errors.New("unexpected arguments"))
+	}
+	if c.Symbols < 0 || (c.Symbols == 0 && c.Bars <= 0) || (c.Symbols > 0 && c.Minutes <= 0) {
+		errs = append(errs, errors.New("--bars, or --symbols and --minutes, must be positive"))
+	}
+	if c.Rate < 0 || c.BadEvery < 0 || c.Concurrency < 0 || c.Partitions < 1 || o.latency < 0 {
+		errs = append(errs, errors.New("--rate, --bad-every, --concurrency and --dynamodb-latency must not be negative, --partitions positive"))
+	}
+	if o.table == "" && (o.seed || o.latency > 0) {
+		errs = append(errs, errors.New("--seed and --dynamodb-latency need --prev-closes-table"))
+	}
+	return errors.Join(errs...)
+}
+
+func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	cfg := o.cfg
+	if cfg.Symbols == 0 {
+		cfg.Minutes = 0
+	}
+	if o.table != "" {
+		t, err := openPrevCloseTable(ctx, o.table, o.latency)
+		if err != nil {
+			return err
+		}
+		if o.seed {
+			closes := loadtest.NewMarket(max(cfg.Symbols, loadtest.RateSymbols)).Closes()
+			if err := t.seed(ctx, closes); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "feed bench: wrote %d previous closes to table %s (%d requests)\n", len(closes), o.table, t.Requests())
+		}
+		cfg.NewStore = func(now func() time.Time) (enrich.PrevCloses, error) { return t.cache(now), nil }
+		cfg.Requests = t.Requests
+	}
+	progress := newBenchProgress(stderr)
+	if !o.noProgress {
+		cfg.Progress = progress.show
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	res, err := loadtest.Run(ctx, cfg, log)
+	progress.done()
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%d bars at %v/s (0 = unthrottled)", cfg.Bars, cfg.Rate)
+	if cfg.Symbols > 0 {
+		what = fmt.Sprintf("%d symbols x %d minutes (a minute every %v, each burst over %v)", cfg.Symbols, cfg.Minutes, cfg.MinuteEvery, cfg.Burst)
+	}
+	fmt.Fprintf(stderr, "feed bench: %s, batch size %d, window %v: %d enriched, %d dead letters in %v\n",
+		what, cfg.BatchSize, cfg.BatchWindow, res.Records, res.DLQ, res.Elapsed.Round(time.Millisecond))
 	for _, p := range res.Pairs() {
 		fmt.Fprintf(stdout, "%s %s\n", p[0], p[1])
 	}
-	return exitOK
+	if res.Unexpected > 0 {
+		return fmt.Errorf("%d enriched bars differ from the enrich rules applied to the market's previous closes", res.Unexpected)
+	}
+	return nil
+}
+
+// benchProgress shows progress on stderr: one line rewritten in place on a terminal, a plain line every 10 s
+// otherwise.
+type benchProgress struct {
+	out  io.Writer
+	tty  bool
+	last time.Time
+}
+
+func newBenchProgress(w io.Writer) *benchProgress {
+	p := &benchProgress{out: w}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *benchProgress) show(s loadtest.Progress) {
+	if !p.tty && time.Since(p.last) < 10*time.Second {
+		return
+	}
+	p.last = time.Now()
+	line := fmt.Sprintf("feed bench: %swritten %d, enriched %d of %d, elapsed %v, about %v left",
+		minuteOf(s), s.Written, s.Enriched, s.Want, s.Elapsed.Round(time.Second), s.ETA.Round(time.Second))
+	if p.tty {
+		fmt.Fprintf(p.out, "\r\x1b[2K%s", line)
+		return
+	}
+	fmt.Fprintln(p.out, line)
+}
+
+func minuteOf(s loadtest.Progress) string {
+	if s.Minutes == 0 {
+		return ""
+	}
+	return fmt.Sprintf("minute %d/%d, ", s.Minute, s.Minutes)
+}
+
+// done clears the progress line on a terminal.
+func (p *benchProgress) done() {
+	if p.tty && !p.last.IsZero() {
+		fmt.Fprint(p.out, "\r\x1b[2K")
+	}
 }

@@ -50,6 +50,7 @@ const (
 type localOptions struct {
 	replay           string
 	prevCloses       string
+	prevClosesTable  string
 	kafkaAddr        string
 	customerUser     string
 	customerPassword string
@@ -70,6 +71,7 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	var o localOptions
 	fs.StringVar(&o.replay, "replay", "", "raw bars to replay (JSON lines, the raw topic's format) instead of the synthetic session")
 	fs.StringVar(&o.prevCloses, "prev-closes", "", "previous closes CSV (symbol,date,close); default: the synthetic session's")
+	fs.StringVar(&o.prevClosesTable, "prev-closes-table", "", "previous closes from this DynamoDB table instead, as the Lambda reads them (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION; load it with feed prevclose)")
 	fs.StringVar(&o.kafkaAddr, "kafka-addr", broker.DefaultAddr, "address of the embedded Kafka (127.0.0.1 only; port 0 picks a free one)")
 	fs.StringVar(&o.customerUser, "customer-user", defaultCustomerUser, "customer principal (may only read the enhanced topic)")
 	fs.StringVar(&o.customerPassword, "customer-password", defaultCustomerPassword, "customer password")
@@ -80,7 +82,7 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.IntVar(&o.batchSize, "batch-size", esm.DefaultBatchSize, "event-source mapping: most records per invocation")
 	fs.DurationVar(&o.batchWindow, "batch-window", esm.DefaultBatchWindow, "event-source mapping: batching window")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE] [--kafka-addr HOST:PORT] [--customer-user U]\n"+
+		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE | --prev-closes-table NAME] [--kafka-addr HOST:PORT] [--customer-user U]\n"+
 			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL]")
 		fs.PrintDefaults()
 	}
@@ -109,6 +111,9 @@ func (o localOptions) validate() error {
 	var errs []error
 	if math.IsNaN(o.speed) || math.IsInf(o.speed, 0) || o.speed < 0 {
 		errs = append(errs, fmt.Errorf("--speed: must be 0 or a positive number, got %v", o.speed))
+	}
+	if o.prevCloses != "" && o.prevClosesTable != "" {
+		errs = append(errs, errors.New("--prev-closes and --prev-closes-table: set one, not both"))
 	}
 	if !o.noAuth && (o.customerUser == "" || o.customerPassword == "") {
 		errs = append(errs, errors.New("--customer-user and --customer-password must not be empty"))
@@ -147,8 +152,14 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	store, err := prevclose.NewMemory(closes...)
-	if err != nil {
+	var store enrich.PrevCloses
+	if o.prevClosesTable != "" {
+		t, err := openPrevCloseTable(ctx, o.prevClosesTable, 0)
+		if err != nil {
+			return err
+		}
+		store = t.cache(nil)
+	} else if store, err = prevclose.NewMemory(closes...); err != nil {
 		return fmt.Errorf("previous closes: %w", err)
 	}
 	s, err := startStack(ctx, o, store, log)

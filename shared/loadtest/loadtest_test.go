@@ -2,8 +2,14 @@ package loadtest
 
 import (
 	"context"
+	"maps"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
 func TestRunCountsEveryBar(t *testing.T) {
@@ -41,6 +47,94 @@ func TestPercentile(t *testing.T) {
 	}{{100, 0.5, 49}, {100, 0.99, 98}, {1, 0.99, 0}, {10, 1, 9}, {3, 0.5, 1}} {
 		if got := percentile(tt.n, tt.p); got != tt.want {
 			t.Errorf("percentile(%d, %v) = %d, want %d", tt.n, tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestRunMarketBursts(t *testing.T) {
+	var progress []Progress
+	res, err := Run(context.Background(), Config{
+		Symbols: 200, Minutes: 2, MinuteEvery: 500 * time.Millisecond, Burst: 200 * time.Millisecond, BatchSize: 100,
+		Partitions: 2, Progress: func(p Progress) { progress = append(progress, p) }, Timeout: 2 * time.Minute,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// per minute: 10 of 200 symbols without a close, 20 Bullish, 20 Bearish, the rest Neutral
+	want := map[bar.Indicator]int{bar.Unknown: 20, bar.Bullish: 40, bar.Bearish: 40, bar.Neutral: 300}
+	if res.Records != 400 || res.Bursts != 2 || res.Unexpected != 0 || !maps.Equal(res.Indicators, want) {
+		t.Errorf("got %d records in %d bursts, %d unexpected, indicators %v; want 400 in 2, 0, %v",
+			res.Records, res.Bursts, res.Unexpected, res.Indicators, want)
+	}
+	if !(res.P50 > 0 && res.P50 <= res.P99 && res.P99 <= res.Max && res.ColdMax > 0 && res.ColdMax <= res.Max) {
+		t.Errorf("inconsistent measures: %+v", res)
+	}
+	names := map[string]bool{}
+	for _, p := range res.Pairs() {
+		names[p[0]] = true
+	}
+	for _, n := range []string{"burst_latency_p50_ms", "burst_latency_p99_ms", "burst_latency_max_ms", "unexpected_enrichments"} {
+		if !names[n] {
+			t.Errorf("no %s in %v", n, res.Pairs())
+		}
+	}
+	if names["dynamodb_requests"] {
+		t.Errorf("dynamodb_requests printed without a request counter")
+	}
+	for _, p := range progress {
+		if p.Minutes != 2 || p.Want != 400 || p.Written > 400 {
+			t.Errorf("progress %+v, want 2 minutes and 400 bars", p)
+		}
+	}
+}
+
+// A store with other closes than the market's makes every bar with a close unexpected.
+func TestRunCountsUnexpectedEnrichments(t *testing.T) {
+	m := NewMarket(40)
+	var closes []prevclose.Close
+	for _, c := range m.Closes() {
+		c.Close *= 2
+		closes = append(closes, c)
+	}
+	mem, err := prevclose.NewMemory(closes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	res, err := Run(context.Background(), Config{
+		Symbols: 40, Minutes: 1, MinuteEvery: 200 * time.Millisecond, Burst: 100 * time.Millisecond, Partitions: 1,
+		NewStore: func(func() time.Time) (enrich.PrevCloses, error) { return mem, nil },
+		Requests: func() int64 { return calls.Add(1) }, Timeout: 2 * time.Minute,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Unexpected != 38 {
+		t.Errorf("got %d unexpected enrichments, want 38 (every symbol with a close)", res.Unexpected)
+	}
+	if !res.Counted {
+		t.Errorf("requests not counted: %+v", res)
+	}
+}
+
+func TestSymbolNamesAreDistinctAndValid(t *testing.T) {
+	m := NewMarket(20000)
+	seen := map[string]bool{}
+	for _, s := range m.Symbols() {
+		if seen[s] || bar.ValidateSymbol(s) != nil {
+			t.Fatalf("symbol %q repeated or invalid", s)
+		}
+		seen[s] = true
+	}
+	if m.Symbols()[0] != "AAAA" || m.Symbols()[27] != "AABB" {
+		t.Errorf("got %s and %s, want AAAA and AABB", m.Symbols()[0], m.Symbols()[27])
+	}
+	for i := range 20000 {
+		for k := range 3 {
+			b := m.Bar(i, k)
+			if err := b.Validate(); err != nil {
+				t.Fatalf("bar %d/%d: %v", i, k, err)
+			}
 		}
 	}
 }
