@@ -6,7 +6,7 @@ BIN := bin
 CFNSPEC_DIR := tools/cfnspec
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all run test test-unit fuzz deps vet fmt bench clean contract
+.PHONY: all run test test-unit fuzz deps vet fmt bench bench-market clean contract
 
 all: test
 
@@ -86,6 +86,25 @@ bench: deps
 	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
 	@$(MAKE) -s build
 	@for f in $(BIN)/lambda/*/bootstrap; do echo "size $$(basename $$(dirname $$f)) linux/arm64 $$(stat -c %s $$f) bytes"; done
+
+MARKET_SYMBOLS ?= 8000
+MARKET_MINUTES ?= 10
+DYNAMODB_LATENCY ?= 4ms
+# the event-source settings docs/performance.md recommends for the whole market
+MARKET_FLAGS ?= --partitions 6 --batch-size 2000 --batch-window 0 --bad-every 0
+DYNALITE_PORT ?= 18567
+## bench-market: the whole market on this machine (not part of `make test`): MARKET_SYMBOLS bars in a burst every
+## simulated minute for MARKET_MINUTES minutes, previous closes from a DynamoDB table on dynalite (in memory,
+## seeded first) with DYNAMODB_LATENCY added to every request; prints burst latency and DynamoDB requests
+bench-market: $(DYNALITE_DIR)/node_modules/.package-lock.json
+	@set -euo pipefail; \
+	node $(DYNALITE_DIR)/node_modules/dynalite/cli.js --host 127.0.0.1 --port $(DYNALITE_PORT) --createTableMs 0 & dyn=$$!; \
+	trap 'kill $$dyn' EXIT; \
+	for i in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(DYNALITE_PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNALITE_PORT) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local \
+	AWS_SECRET_ACCESS_KEY=local AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	$(GO) run ./cmd/feed bench --symbols $(MARKET_SYMBOLS) --minutes $(MARKET_MINUTES) --prev-closes-table market --seed \
+		--dynamodb-latency $(DYNAMODB_LATENCY) $(MARKET_FLAGS)
 
 clean:
 	rm -rf $(BIN) .aws-sam
