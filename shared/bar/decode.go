@@ -41,9 +41,8 @@ const (
 	MaxTradeCount = 1_000_000_000
 )
 
-// ValidatePrice checks that v is a price a US equity can print: finite and within [MinPrice, MaxPrice]. Closes
-// (raw and previous) must pass it; open, high, low and vwap may also be 0 (as DESIGN.md has always allowed) but
-// never above MaxPrice.
+// ValidatePrice checks that v is a price a US equity can print: finite and within [MinPrice, MaxPrice]. Every
+// price of a bar (open, high, low, close, vwap) and every previous close must pass it: no trade prints at $0.
 func ValidatePrice(name string, v float64) error {
 	return validateRange(name, v, MinPrice, MaxPrice)
 }
@@ -170,13 +169,10 @@ func (r *Raw) Validate() error {
 	for _, f := range [...]struct {
 		name string
 		v    float64
-	}{{"open", r.Open}, {"high", r.High}, {"low", r.Low}} {
-		if err := validateRange(f.name, f.v, 0, MaxPrice); err != nil {
+	}{{"open", r.Open}, {"high", r.High}, {"low", r.Low}, {"close", r.Close}} {
+		if err := ValidatePrice(f.name, f.v); err != nil {
 			return err
 		}
-	}
-	if err := ValidatePrice("close", r.Close); err != nil {
-		return err
 	}
 	if err := validateRange("volume", r.Volume, 0, MaxVolume); err != nil {
 		return err
@@ -193,7 +189,7 @@ func (r *Raw) Validate() error {
 		}
 	}
 	if r.HasVWAP {
-		if err := validateRange("vwap", r.VWAP, 0, MaxPrice); err != nil {
+		if err := ValidatePrice("vwap", r.VWAP); err != nil {
 			return err
 		}
 	}

@@ -34,8 +34,6 @@ func TestDecodeRawValid(t *testing.T) {
 			Raw{Symbol: "X", Open: 1, High: 2, Low: 1, Close: 2, Time: ts}},
 		{"real extremes: BRK.A near $700,000, a billion-share minute, sub-penny close", `{"symbol":"BRK.A","open":0.0001,"high":1e7,"low":0.0001,"close":0.0001,"volume":1e11,"trade_count":1000000000,"vwap":1e7,"timestamp":"2024-07-11 19:49:00"}`,
 			Raw{Symbol: "BRK.A", Open: 0.0001, High: 1e7, Low: 0.0001, Close: 0.0001, Volume: 1e11, TradeCount: 1e9, HasTradeCount: true, VWAP: 1e7, HasVWAP: true, Time: ts}},
-		{"zero open and low allowed", `{"symbol":"X","open":0,"high":2,"low":0,"close":2,"volume":1,"timestamp":"2024-07-11 19:49:00"}`,
-			Raw{Symbol: "X", High: 2, Close: 2, Volume: 1, Time: ts}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +116,9 @@ func TestDecodeRawInvalid(t *testing.T) {
 		{"low negative", with("low", `-0.5`), "low: negative"},
 		{"volume negative", with("volume", `-10`), "volume: negative"},
 		{"close zero", with("close", `0`), "close: 0 is below 0.0001"},
+		{"open zero", with("open", `0`), "open: 0 is below 0.0001"},
+		{"low zero", with("low", `0`), "low: 0 is below 0.0001"},
+		{"vwap zero", "{" + ok + `,"vwap":0}`, "vwap: 0 is below 0.0001"},
 		{"close negative", with("close", `-2`), "close: negative"},
 		{"high below low", with("high", `0.5`), "high 0.5 is below low 1"},
 		{"close 1e307", with("close", `1e307`), "close: 1e+307 is above 1e+07"},

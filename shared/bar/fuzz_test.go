@@ -9,6 +9,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/finfeed/finfeed/docs"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/fixtures"
@@ -18,12 +19,12 @@ import (
 // FuzzDecodeRaw: the decoder never panics, rejects only with an *InvalidError, and every accepted record
 // re-encodes (AppendRaw) and decodes to the same value. Every accepted bar, enriched against previous closes the
 // store can hold (the extremes, the bar's own close ±5 %, and one drawn from the input), is strict JSON that the
-// enriched decoder accepts, with a finite %change.
+// enriched decoder and the customer's JSON Schema (docs/schemas/enhanced.schema.json) accept, with a finite %change.
 func FuzzDecodeRaw(f *testing.F) {
 	f.Add([]byte(`{"open": 194.58, "high": 194.64, "low": 194.58, "close": 194.64, "volume": 255.0, "trade_count": 9.0, "vwap": 194.61, "timestamp": "2024-07-11 19:49:00", "symbol": "AMZN"}`))
 	f.Add([]byte(`{"symbol":"X","open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11T19:49:00.5+02:00","x":[{}]}`))
 	f.Add([]byte(`{"symbol":"\ud83d\ude00","open":1e308,"high":1e308,"low":0,"close":5e-324,"volume":0,"timestamp":"2024-07-11 19:49:00"}`))
-	f.Add([]byte(`{"symbol":"BRK.A","open":0,"high":1e7,"low":0,"close":1e7,"volume":1e11,"trade_count":1e9,"vwap":1e7,"timestamp":"2024-02-29 04:30:00"}`))
+	f.Add([]byte(`{"symbol":"BRK.A","open":0.0001,"high":1e7,"low":0.0001,"close":1e7,"volume":1e11,"trade_count":1e9,"vwap":1e7,"timestamp":"2024-02-29 04:30:00"}`))
 	f.Add([]byte(`{"symbol":"X","open":0.0001,"high":0.0001,"low":0.0001,"close":0.0001,"volume":0,"timestamp":"2024-11-03 05:59:59.999999999"}`))
 	f.Add([]byte(`{"open": NaN}`))
 	for _, name := range []string{fixtures.SeedRaw, fixtures.JPMRaw} {
@@ -33,6 +34,10 @@ func FuzzDecodeRaw(f *testing.F) {
 		}
 	}
 	rules := enrich.Rules{Threshold: enrich.DefaultThreshold}
+	schema, err := docs.Schema(docs.EnhancedSchema)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := bar.DecodeRaw(data)
 		if err != nil {
@@ -66,6 +71,9 @@ func FuzzDecodeRaw(f *testing.F) {
 			out := bar.AppendEnriched(nil, &en)
 			if !json.Valid(out) {
 				t.Fatalf("previous close %v: not JSON: %s", pc, out)
+			}
+			if err := docs.ValidateJSON(schema, out); err != nil {
+				t.Fatalf("previous close %v: %s: %v", pc, out, err)
 			}
 			back, err := bar.DecodeEnriched(out)
 			if err != nil {
