@@ -13,12 +13,12 @@ import (
 )
 
 func init() {
-	register("consume", "read the enriched feed as a customer: JSON lines on stdout", runConsume)
+	register("consume", "read the enriched feed as a customer: JSON lines or TSV on stdout", runConsume)
 }
 
-// runConsume is `feed consume --brokers B --topic enhanced [--user U --password P] [--tls] [--from-beginning]
-// [--symbols AMZN,NVDA] [--max N]`: the customer's consumer, one enriched bar per line. With --user it logs in
-// with SASL/SCRAM-SHA-512; the password may come from KAFKA_PASSWORD instead of the command line.
+// runConsume is `feed consume`: the customer's consumer, one enriched bar per line (see consumeUsage). With
+// --user it logs in with SASL/SCRAM-SHA-512; the password may come from KAFKA_PASSWORD instead of the command
+// line.
 func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("feed consume", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,11 +27,25 @@ func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	user := fs.String("user", "", "SASL/SCRAM-SHA-512 user (none: no authentication)")
 	password := fs.String("password", "", "SCRAM password (default $KAFKA_PASSWORD)")
 	useTLS := fs.Bool("tls", false, "connect with TLS (MSK)")
-	fromBeginning := fs.Bool("from-beginning", false, "read retained records first, not only new ones")
+	group := fs.String("group", "", "join consumer group `G` and commit what was printed, so the next run with it continues\n"+
+		"after; on MSK and feed local a customer may use only the group named as its user (--group $USER)\n"+
+		"(default: no group, nothing committed)")
+	fromBeginning := fs.Bool("from-beginning", false, "read retained records first, not only new ones (with --group: only where\n"+
+		"the group has no committed offset)")
+	fromTime := fs.String("from-time", "", "print bars whose bar time (the timestamp field) is at or after `T`: RFC 3339, or New York\n"+
+		"time \"2024-10-31 09:30[:00]\" (America/New_York); with --group it overrides the\n"+
+		"committed offsets for this run; excludes --from-beginning")
+	dedupe := fs.Bool("dedupe", false, "drop byte-identical repeats of a bar (at-least-once delivery); a correction (same symbol\n"+
+		"and timestamp, other bytes) is printed")
+	dedupeWindow := fs.Duration("dedupe-window", consumer.DefaultDedupeWindow, "--dedupe remembers `D` of bar time behind the newest bar (bounds its memory; older bars\n"+
+		"are printed unchecked)")
+	format := fs.String("format", string(consumer.FormatJSON), "output `format`: json (each record as is) or tsv (a header line, then symbol, timestamp,\n"+
+		"tradingDate, open, high, low, close, volume, prevClose, %change, indicator; empty for null)")
 	symbols := fs.String("symbols", "", "comma-separated symbols to keep (default all)")
-	maxRecords := fs.Int("max", 0, "exit after this many records (0: until interrupted)")
+	maxRecords := fs.Int("max", 0, "exit after printing this many records (0: until interrupted)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: feed consume --brokers B [--topic enhanced] [--user U --password P] [--tls] [--from-beginning]\n"+
+		fmt.Fprintln(stderr, "usage: feed consume --brokers B [--topic enhanced] [--user U --password P] [--tls] [--group G]\n"+
+			"                    [--from-beginning | --from-time T] [--dedupe [--dedupe-window D]] [--format json|tsv]\n"+
 			"                    [--symbols AMZN,NVDA] [--max N]")
 		fs.PrintDefaults()
 	}
@@ -48,9 +62,16 @@ func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	cfg := consumer.Config{
 		Kafka:         kafka.Config{Brokers: kafka.SplitList(*brokers), Auth: kafka.AuthNone, TLS: *useTLS, ClientID: "finfeed-consume"},
 		Topic:         *topic,
+		Group:         *group,
 		FromBeginning: *fromBeginning,
+		Dedupe:        *dedupe,
+		DedupeWindow:  *dedupeWindow,
+		Format:        consumer.Format(*format),
 		Symbols:       kafka.SplitList(*symbols),
 		Max:           *maxRecords,
+		OnBadRecord: func(partition int32, offset int64, err error) {
+			fmt.Fprintf(stderr, "feed consume: skipped %s/%d/%d: %v\n", *topic, partition, offset, err)
+		},
 	}
 	if *user != "" {
 		cfg.Kafka.Auth, cfg.Kafka.Username, cfg.Kafka.Password = kafka.AuthSCRAM, *user, *password
@@ -64,6 +85,25 @@ func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	if *user != "" && cfg.Kafka.Password == "" {
 		errs = append(errs, errors.New("--password (or KAFKA_PASSWORD): required with --user"))
+	}
+	if *fromTime != "" {
+		t, err := consumer.ParseTime(*fromTime)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--from-time: %w", err))
+		}
+		cfg.FromTime = t
+		if *fromBeginning {
+			errs = append(errs, errors.New("--from-beginning and --from-time: choose one"))
+		}
+	}
+	if *dedupeWindow <= 0 {
+		errs = append(errs, fmt.Errorf("--dedupe-window: must be positive, got %v", *dedupeWindow))
+	}
+	if f := consumer.Format(*format); f != consumer.FormatJSON && f != consumer.FormatTSV {
+		errs = append(errs, fmt.Errorf("--format: %q is not json or tsv", *format))
+	}
+	if *maxRecords < 0 {
+		errs = append(errs, fmt.Errorf("--max: must not be negative, got %d", *maxRecords))
 	}
 	if len(errs) == 0 {
 		errs = append(errs, cfg.Validate())
