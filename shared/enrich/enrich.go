@@ -14,10 +14,25 @@ import (
 // DefaultThreshold is the percent move, either way, at which a bar turns Bullish or Bearish.
 const DefaultThreshold = 5.0
 
-// PrevCloses finds the latest close of symbol on a date strictly before the given trading date.
-// ok is false when none is known; err is for faults (the store is unreachable), never for "not found".
+// PrevCloses finds the latest close of a symbol on a date strictly before a given trading date.
 type PrevCloses interface {
+	// PrevClose answers one lookup. ok is false when no close is known; err is for faults (the store is
+	// unreachable), never for "not found".
 	PrevClose(ctx context.Context, symbol string, before bar.Date) (close float64, ok bool, err error)
+	// PrevCloses answers every lookup of a batch in one call: the known closes by lookup, a lookup missing from
+	// the map has no known close. err is a fault; then the answer is unusable as a whole.
+	PrevCloses(ctx context.Context, lookups []Lookup) (map[Lookup]float64, error)
+}
+
+// Lookup asks for the latest close of Symbol dated strictly before Before (a New York trading date).
+type Lookup struct {
+	Symbol string
+	Before bar.Date
+}
+
+// LookupOf is the lookup that enriching raw needs.
+func LookupOf(raw *bar.Raw) Lookup {
+	return Lookup{Symbol: raw.Symbol, Before: bar.TradingDate(raw.Time)}
 }
 
 // Rules are the pure enrichment rules.
@@ -82,6 +97,27 @@ type Enricher struct {
 
 // ErrLookup wraps a previous-close store fault: transient, the batch should be retried.
 var ErrLookup = errors.New("previous close lookup failed")
+
+// Resolve answers the distinct lookups of a batch with one store call, so that a whole batch costs a handful of
+// store requests instead of one per symbol. A store fault wraps ErrLookup.
+func (e *Enricher) Resolve(ctx context.Context, lookups []Lookup) (map[Lookup]float64, error) {
+	if len(lookups) == 0 {
+		return nil, nil
+	}
+	closes, err := e.Store.PrevCloses(ctx, lookups)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %d lookups: %w", ErrLookup, len(lookups), err)
+	}
+	return closes, nil
+}
+
+// EnrichResolved is Enrich with closes from Resolve (a lookup missing from closes has no known close); a record
+// that cannot be published wraps bar.ErrInvalid, as with Enrich.
+func (e *Enricher) EnrichResolved(raw *bar.Raw, closes map[Lookup]float64) (bar.Enriched, error) {
+	td := bar.TradingDate(raw.Time)
+	pc, ok := closes[Lookup{Symbol: raw.Symbol, Before: td}]
+	return e.Rules.Checked(raw, td, pc, ok)
+}
 
 // Enrich looks up raw's previous close and applies the rules. A store fault wraps ErrLookup (transient: retry the
 // batch); a record that cannot be published as strict JSON — its previous close is not a price (a corrupt

@@ -176,6 +176,17 @@ func TestPreviousTradingDay(t *testing.T) {
 			if !en.HasPrev || en.PrevClose != tt.want {
 				t.Errorf("got prevClose %v (has %v), want %v", en.PrevClose, en.HasPrev, tt.want)
 			}
+			// the batch path: resolve first, then enrich, same answer
+			closes, err := e.Resolve(context.Background(), []enrich.Lookup{enrich.LookupOf(&r), {Symbol: "Y", Before: bar.TradingDate(tt.utc)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := e.EnrichResolved(&r, closes); err != nil || got != en {
+				t.Errorf("EnrichResolved: got %+v, %v; Enrich %+v", got, err, en)
+			}
+			if y, err := e.EnrichResolved(&bar.Raw{Symbol: "Y", Open: 1, High: 1, Low: 1, Close: 1, Time: tt.utc}, closes); err != nil || y.HasPrev || y.Indicator != bar.Unknown {
+				t.Errorf("unknown symbol: got %+v, %v; want Unknown", y, err)
+			}
 		})
 	}
 	r := bar.Raw{Symbol: "X", Open: 1, High: 1, Low: 1, Close: 1, Time: time.Date(2024, 7, 3, 14, 0, 0, 0, time.UTC)}
@@ -190,6 +201,10 @@ func (f failingStore) PrevClose(context.Context, string, bar.Date) (float64, boo
 	return 0, false, f.err
 }
 
+func (f failingStore) PrevCloses(context.Context, []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	return nil, f.err
+}
+
 func TestEnrichStoreFault(t *testing.T) {
 	boom := errors.New("connection refused")
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: 5}, Store: failingStore{boom}}
@@ -197,6 +212,9 @@ func TestEnrichStoreFault(t *testing.T) {
 	_, err := e.Enrich(context.Background(), &r)
 	if !errors.Is(err, enrich.ErrLookup) || !errors.Is(err, boom) {
 		t.Errorf("got %v, want ErrLookup wrapping the store error", err)
+	}
+	if _, err := e.Resolve(context.Background(), []enrich.Lookup{enrich.LookupOf(&r)}); !errors.Is(err, enrich.ErrLookup) || !errors.Is(err, boom) {
+		t.Errorf("Resolve: got %v, want ErrLookup wrapping the store error", err)
 	}
 }
 

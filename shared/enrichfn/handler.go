@@ -3,7 +3,6 @@ package enrichfn
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -61,6 +60,8 @@ type Counts struct {
 	Bearish  int `json:"bearish"`
 	Neutral  int `json:"neutral"`
 	Unknown  int `json:"unknown"`
+	// StaleServed counts previous closes served past their cache lifetime because the store failed.
+	StaleServed int `json:"staleServed,omitempty"`
 }
 
 // Add sums counts.
@@ -72,6 +73,7 @@ func (c *Counts) Add(o Counts) {
 	c.Bearish += o.Bearish
 	c.Neutral += o.Neutral
 	c.Unknown += o.Unknown
+	c.StaleServed += o.StaleServed
 }
 
 // Batch is the output of one event: records ready to produce, in input order (partitions in name order).
@@ -98,18 +100,22 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b.Counts, err
 	}
+	if b.Counts.StaleServed > 0 {
+		h.log.WarnContext(ctx, "previous-close store failing: served last known closes", "staleServed", b.Counts.StaleServed)
+	}
 	for _, r := range b.Rejects {
 		h.log.WarnContext(ctx, "record sent to dead-letter topic", "topic", h.dlqTopic, "reason", r)
 	}
 	h.log.InfoContext(ctx, "batch done",
 		"records", b.Counts.Records, "enhanced", b.Counts.Enhanced, "dlq", b.Counts.DLQ,
 		"bullish", b.Counts.Bullish, "bearish", b.Counts.Bearish, "neutral", b.Counts.Neutral,
-		"unknown", b.Counts.Unknown, "durationMs", time.Since(start).Milliseconds())
+		"unknown", b.Counts.Unknown, "staleServed", b.Counts.StaleServed, "durationMs", time.Since(start).Milliseconds())
 	return b.Counts, nil
 }
 
 // Build turns an event into output records without producing them. A bad record becomes a DLQ record; a
-// previous-close store fault is returned as an error.
+// previous-close store fault is returned as an error. It decodes every record first, resolves the distinct
+// (symbol, trading date) lookups of the batch with one store call, then enriches.
 func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error) {
 	keys := make([]string, 0, len(ev.Records))
 	n, size := 0, 0
@@ -126,45 +132,88 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	// same size again, plus the key). Slices stay valid if it has to grow.
 	arena := make([]byte, 0, size/4*3*2+n*48)
 	recs := make([]kgo.Record, n)
+	ds := make([]decoded, n)
+	lookups := make([]enrich.Lookup, 0, 64)
+	seen := make(map[enrich.Lookup]struct{}, 64)
+	i := 0
 	for _, k := range keys {
-		for i := range ev.Records[k] {
-			in := &ev.Records[k][i]
-			out := &recs[len(b.Records)]
-			var err error
-			arena, err = h.one(ctx, in, out, arena, &b)
-			if err != nil {
-				return b, err
+		for j := range ev.Records[k] {
+			ds[i].in = &ev.Records[k][j]
+			arena, ds[i].ok = h.decode(&ds[i], &recs[i], arena, &b)
+			if ds[i].ok {
+				l := enrich.LookupOf(&ds[i].raw)
+				if _, dup := seen[l]; !dup {
+					seen[l] = struct{}{}
+					lookups = append(lookups, l)
+				}
 			}
-			b.Records = append(b.Records, out)
+			i++
 		}
 	}
 	b.Counts.Records = n
+	stale := h.staleServed()
+	closes, err := h.enricher.Resolve(ctx, lookups)
+	b.Counts.StaleServed = int(h.staleServed() - stale)
+	if err != nil {
+		return b, err
+	}
+	for i := range recs {
+		if d := &ds[i]; d.ok {
+			arena = h.enrich(d.in, d.value, &d.raw, closes, &recs[i], arena, &b)
+		}
+		b.Records = append(b.Records, &recs[i])
+	}
 	return b, nil
 }
 
-// one processes a single input record into out.
-func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Record, arena []byte, b *Batch) ([]byte, error) {
+// staleServed reads the store's count of answers served stale, when it keeps one (prevclose.Cache).
+func (h *Handler) staleServed() int64 {
+	if s, ok := h.enricher.Store.(staleCounter); ok {
+		return s.StaleServed()
+	}
+	return 0
+}
+
+// staleCounter is a store that serves the last known close when its source fails, and counts it.
+type staleCounter interface {
+	StaleServed() int64
+}
+
+// decoded is an input record read in the first pass.
+type decoded struct {
+	in    *events.KafkaRecord
+	value []byte
+	raw   bar.Raw
+	ok    bool // false: out is already its DLQ record
+}
+
+// decode reads a single input record into d, or makes out its DLQ record (ok false).
+func (h *Handler) decode(d *decoded, out *kgo.Record, arena []byte, b *Batch) ([]byte, bool) {
+	in := d.in
 	start := len(arena)
 	arena, err := appendBase64(arena, in.Value)
 	if err != nil {
 		h.reject(in, out, []byte(in.Value), "value: "+err.Error(), b)
-		return arena[:start], nil
+		return arena[:start], false
 	}
 	value := arena[start:len(arena):len(arena)]
-	raw, err := bar.DecodeRaw(value)
+	d.value = value
+	d.raw, err = bar.DecodeRaw(value)
 	if err != nil {
 		h.reject(in, out, value, err.Error(), b)
-		return arena, nil
+		return arena, false
 	}
-	e, err := h.enricher.Enrich(ctx, &raw)
-	if errors.Is(err, bar.ErrInvalid) {
+	return arena, true
+}
+
+// enrich makes out the enriched record of raw, or its DLQ record when it cannot be published.
+func (h *Handler) enrich(in *events.KafkaRecord, value []byte, raw *bar.Raw, closes map[enrich.Lookup]float64, out *kgo.Record, arena []byte, b *Batch) []byte {
+	e, err := h.enricher.EnrichResolved(raw, closes)
+	if err != nil { // bar.ErrInvalid: every store fault was returned by Resolve
 		h.reject(in, out, value, err.Error(), b)
-		return arena, nil
+		return arena
 	}
-	if err != nil {
-		return arena, fmt.Errorf("%s/%d/%d: %w", in.Topic, in.Partition, in.Offset, err)
-	}
-	start = len(arena)
+	start := len(arena)
 	arena = append(arena, e.Symbol...)
 	mid := len(arena)
 	arena = bar.AppendEnriched(arena, &e)
@@ -188,7 +237,7 @@ func (h *Handler) one(ctx context.Context, in *events.KafkaRecord, out *kgo.Reco
 	default:
 		b.Counts.Unknown++
 	}
-	return arena, nil
+	return arena
 }
 
 // reject builds the DLQ record: original key, value and headers, plus error and source headers.

@@ -211,6 +211,16 @@ func (s closesStore) PrevClose(_ context.Context, symbol string, _ bar.Date) (fl
 	return c, ok, nil
 }
 
+func (s closesStore) PrevCloses(_ context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	found := make(map[enrich.Lookup]float64)
+	for _, l := range lookups {
+		if c, ok := s[l.Symbol]; ok {
+			found[l] = c
+		}
+	}
+	return found, nil
+}
+
 // Records that could not be published as strict JSON go to the DLQ with their reason; the batch goes on.
 func TestHandleRecordsThatCannotBeStrictJSON(t *testing.T) {
 	c := broker(t)
@@ -383,6 +393,10 @@ func (downStore) PrevClose(context.Context, string, bar.Date) (float64, bool, er
 	return 0, false, errors.New("dial tcp 127.0.0.1:1: connection refused")
 }
 
+func (downStore) PrevCloses(context.Context, []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
+}
+
 // A previous-close store fault fails the batch before anything is written.
 func TestHandleStoreFault(t *testing.T) {
 	c := broker(t)
@@ -411,5 +425,102 @@ func TestBuildDeterministic(t *testing.T) {
 				t.Fatalf("run %d record %d: %s, first run %s", run, i, got, first[i])
 			}
 		}
+	}
+}
+
+// countingStore records how the handler asks a real store.
+type countingStore struct {
+	inner   enrich.PrevCloses
+	single  atomic.Int64
+	batches [][]enrich.Lookup
+}
+
+func (c *countingStore) PrevClose(ctx context.Context, symbol string, before bar.Date) (float64, bool, error) {
+	c.single.Add(1)
+	return c.inner.PrevClose(ctx, symbol, before)
+}
+
+func (c *countingStore) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	c.batches = append(c.batches, slices.Clone(lookups))
+	return c.inner.PrevCloses(ctx, lookups)
+}
+
+// A batch resolves its distinct (symbol, trading date) lookups in one store call before enriching.
+func TestBuildResolvesLookupsOnce(t *testing.T) {
+	store := &countingStore{inner: seedStore(t)}
+	h := newHandler(t, nil, store)
+	ev := fixture(t)
+	ev.Records["raw-2"] = []events.KafkaRecord{
+		rawRecord(2, 0, "AMZN", goodBar),
+		rawRecord(2, 1, "NVDA", strings.ReplaceAll(goodBar, "AMZN", "NVDA")),
+		rawRecord(2, 2, "AMZN", strings.ReplaceAll(goodBar, "2024-07-11 19:49:00", "2024-07-12 14:00:00")),
+		rawRecord(2, 3, "BAD", `{"symbol": "BAD"}`),
+	}
+	b, err := h.Build(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.single.Load() != 0 || len(store.batches) != 1 {
+		t.Fatalf("store asked %d single lookups and %d batches, want 0 and 1", store.single.Load(), len(store.batches))
+	}
+	got := store.batches[0]
+	slices.SortFunc(got, func(a, b enrich.Lookup) int {
+		return cmp.Compare(a.Symbol+a.Before.String(), b.Symbol+b.Before.String())
+	})
+	want := []enrich.Lookup{
+		{Symbol: "AMZN", Before: bar.Date{Year: 2024, Month: 7, Day: 11}},
+		{Symbol: "AMZN", Before: bar.Date{Year: 2024, Month: 7, Day: 12}},
+		{Symbol: "NVDA", Before: bar.Date{Year: 2024, Month: 7, Day: 11}},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("lookups %v, want %v (distinct, bad records left out)", got, want)
+	}
+	if b.Counts.Enhanced != len(b.Records)-b.Counts.DLQ || b.Counts.DLQ != 2 {
+		t.Errorf("counts %+v over %d records, want 2 DLQ (the fixture's and BAD)", b.Counts, len(b.Records))
+	}
+}
+
+// switchable is a real store that can be made to fail, as DynamoDB does when it is unreachable.
+type switchable struct {
+	*prevclose.Memory
+	down atomic.Bool
+}
+
+func (s *switchable) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	if s.down.Load() {
+		return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
+	}
+	return s.Memory.PrevCloses(ctx, lookups)
+}
+
+// With the store down, a batch whose closes the cache has known is enriched with them and counts them as stale;
+// a batch with a close never known fails.
+func TestBuildServesStaleClosesWhenStoreIsDown(t *testing.T) {
+	src := &switchable{Memory: seedStore(t)}
+	now := time.Now()
+	cache := prevclose.NewCache(src, prevclose.CacheOptions{TTL: time.Minute, Now: func() time.Time { return now }})
+	h := newHandler(t, nil, cache)
+	ev := fixture(t)
+	first, err := h.Build(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.down.Store(true)
+	now = now.Add(2 * time.Minute)
+	b, err := h.Build(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("known closes, store down: got %v, want the batch enriched with them", err)
+	}
+	if b.Counts.StaleServed != 1 || first.Counts.StaleServed != 0 {
+		t.Errorf("StaleServed: %d then %d, want 0 then 1 (one distinct lookup)", first.Counts.StaleServed, b.Counts.StaleServed)
+	}
+	for i := range b.Records {
+		if !bytes.Equal(b.Records[i].Value, first.Records[i].Value) {
+			t.Errorf("record %d: %s, with the store up %s", i, b.Records[i].Value, first.Records[i].Value)
+		}
+	}
+	ev.Records["raw-2"] = []events.KafkaRecord{rawRecord(2, 0, "NVDA", strings.ReplaceAll(goodBar, "AMZN", "NVDA"))}
+	if _, err := h.Build(context.Background(), ev); !errors.Is(err, enrich.ErrLookup) {
+		t.Errorf("a close never known, store down: got %v, want ErrLookup", err)
 	}
 }

@@ -2,43 +2,65 @@ package prevclose
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
 )
 
 // Source is what a Cache reads through to.
 type Source interface {
 	PrevClose(ctx context.Context, symbol string, before bar.Date) (float64, bool, error)
+	PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error)
 }
 
-// Cache keeps lookups across warm invocations: bounded in entries, with separate lifetimes for found and
-// not-found answers (a close loaded later is picked up within NegativeTTL), and one source query for any number
-// of concurrent misses of the same key. Errors are never cached.
+var _ enrich.PrevCloses = (*Cache)(nil)
+
+// Cache keeps lookups across warm invocations, bounded in entries, so that a warm batch costs no request at all.
+//
+// Entries never expire all at once: each is refreshed ahead in the background at a jittered point between half
+// and nine tenths of its lifetime (TTL for found closes, NegativeTTL for "none known") while the known answer is
+// still served. Past its lifetime an entry is read through again before it is served; if the source fails
+// then, the last known answer is served anyway and counted (StaleServed) instead of failing the batch. An error
+// fails the lookup only when nothing is known for it. Misses go to the source in one batch call, and a lookup
+// already in flight for another caller is waited for, not asked again.
+//
+// Bound: a close rewritten by the loader (a split) is served from the cache at most TTL after the rewrite (plus
+// the loader's snapshot rebuild, seconds), because an answer is never served past TTL from the start of the
+// request that fetched it, unless the source is failing (then each stale answer is counted).
 type Cache struct {
-	src         Source
-	maxEntries  int
-	ttl         time.Duration
-	negativeTTL time.Duration
-	now         func() time.Time
+	src            Source
+	maxEntries     int
+	ttl            time.Duration
+	negativeTTL    time.Duration
+	refreshTimeout time.Duration
+	now            func() time.Time
 
-	mu      sync.RWMutex
-	entries map[cacheKey]cacheEntry
-	group   singleflight.Group
-}
+	mu       sync.Mutex
+	entries  map[enrich.Lookup]cacheEntry
+	inflight map[enrich.Lookup]*call
 
-type cacheKey struct {
-	symbol string
-	before bar.Date
+	stale      atomic.Int64
+	background sync.WaitGroup
 }
 
 type cacheEntry struct {
-	close   float64
-	ok      bool
-	expires time.Time
+	close      float64
+	ok         bool
+	refreshAt  time.Time // jittered: a background refresh starts on the first lookup after it
+	expires    time.Time // not served after it without asking the source again
+	refreshing bool
+}
+
+// call is one lookup in flight; done is closed when close, ok and err are set.
+type call struct {
+	done  chan struct{}
+	close float64
+	ok    bool
+	err   error
 }
 
 // CacheOptions tune a Cache; zero values take the defaults.
@@ -46,13 +68,16 @@ type CacheOptions struct {
 	MaxEntries  int           // default 100,000
 	TTL         time.Duration // found closes; default 15 minutes
 	NegativeTTL time.Duration // "no close known"; default 1 minute
-	Now         func() time.Time
+	// RefreshTimeout bounds a background refresh (default 10 seconds).
+	RefreshTimeout time.Duration
+	Now            func() time.Time
 }
 
 // NewCache wraps src.
 func NewCache(src Source, o CacheOptions) *Cache {
-	c := &Cache{src: src, maxEntries: o.MaxEntries, ttl: o.TTL, negativeTTL: o.NegativeTTL, now: o.Now,
-		entries: make(map[cacheKey]cacheEntry)}
+	c := &Cache{src: src, maxEntries: o.MaxEntries, ttl: o.TTL, negativeTTL: o.NegativeTTL,
+		refreshTimeout: o.RefreshTimeout, now: o.Now,
+		entries: make(map[enrich.Lookup]cacheEntry), inflight: make(map[enrich.Lookup]*call)}
 	if c.maxEntries <= 0 {
 		c.maxEntries = 100_000
 	}
@@ -62,53 +87,169 @@ func NewCache(src Source, o CacheOptions) *Cache {
 	if c.negativeTTL <= 0 {
 		c.negativeTTL = time.Minute
 	}
+	if c.refreshTimeout <= 0 {
+		c.refreshTimeout = 10 * time.Second
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	return c
 }
 
-// PrevClose answers from the cache or, on a miss, from the source.
+// PrevClose answers one lookup as PrevCloses does.
 func (c *Cache) PrevClose(ctx context.Context, symbol string, before bar.Date) (float64, bool, error) {
-	k := cacheKey{symbol, before}
-	now := c.now()
-	c.mu.RLock()
-	e, hit := c.entries[k]
-	c.mu.RUnlock()
-	if hit && now.Before(e.expires) {
-		return e.close, e.ok, nil
-	}
-	v, err, _ := c.group.Do(symbol+"|"+before.String(), func() (any, error) {
-		close, ok, err := c.src.PrevClose(ctx, symbol, before)
-		if err != nil {
-			return nil, err
-		}
-		ttl := c.ttl
-		if !ok {
-			ttl = c.negativeTTL
-		}
-		e := cacheEntry{close: close, ok: ok, expires: c.now().Add(ttl)}
-		c.mu.Lock()
-		if _, present := c.entries[k]; !present && len(c.entries) >= c.maxEntries {
-			for old := range c.entries { // map order is random: evict an arbitrary entry
-				delete(c.entries, old)
-				break
-			}
-		}
-		c.entries[k] = e
-		c.mu.Unlock()
-		return e, nil
-	})
+	l := enrich.Lookup{Symbol: symbol, Before: before}
+	found, err := c.PrevCloses(ctx, []enrich.Lookup{l})
 	if err != nil {
 		return 0, false, err
 	}
-	e = v.(cacheEntry)
-	return e.close, e.ok, nil
+	v, ok := found[l]
+	return v, ok, nil
 }
+
+// pending is a lookup this call waits for: its own source query or another caller's.
+type pending struct {
+	l     enrich.Lookup
+	call  *call
+	known *cacheEntry // the expired answer, served if the source fails
+}
+
+// PrevCloses answers from the cache and asks the source, in one call, only for what it does not know.
+func (c *Cache) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	found := make(map[enrich.Lookup]float64, len(lookups))
+	var mine, waits []pending
+	var refresh []enrich.Lookup
+	now := c.now()
+	c.mu.Lock()
+	for _, l := range lookups {
+		e, hit := c.entries[l]
+		if hit && now.Before(e.expires) {
+			if e.ok {
+				found[l] = e.close
+			}
+			if !now.Before(e.refreshAt) && !e.refreshing {
+				e.refreshing = true
+				c.entries[l] = e
+				refresh = append(refresh, l)
+			}
+			continue
+		}
+		p := pending{l: l}
+		if hit {
+			p.known = &e
+		}
+		if cl, ok := c.inflight[l]; ok {
+			p.call = cl
+			waits = append(waits, p)
+			continue
+		}
+		p.call = &call{done: make(chan struct{})}
+		c.inflight[l] = p.call
+		mine = append(mine, p)
+	}
+	c.mu.Unlock()
+	if len(refresh) > 0 {
+		c.refreshInBackground(refresh)
+	}
+	if len(mine) > 0 {
+		c.fetch(ctx, mine)
+	}
+	var failed error
+	for _, p := range append(mine, waits...) {
+		select {
+		case <-p.call.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		switch {
+		case p.call.err == nil:
+			if p.call.ok {
+				found[p.l] = p.call.close
+			}
+		case p.known != nil:
+			c.stale.Add(1)
+			if p.known.ok {
+				found[p.l] = p.known.close
+			}
+		default:
+			failed = p.call.err
+		}
+	}
+	if failed != nil {
+		return nil, failed
+	}
+	return found, nil
+}
+
+// fetch asks the source for the lookups this caller owns and publishes the answers to waiting callers.
+func (c *Cache) fetch(ctx context.Context, mine []pending) {
+	ls := make([]enrich.Lookup, len(mine))
+	for i, p := range mine {
+		ls[i] = p.l
+	}
+	start := c.now()
+	got, err := c.src.PrevCloses(ctx, ls)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range mine {
+		delete(c.inflight, p.l)
+		if err != nil {
+			p.call.err = err
+		} else {
+			p.call.close, p.call.ok = got[p.l]
+			c.store(p.l, p.call.close, p.call.ok, start)
+		}
+		close(p.call.done)
+	}
+}
+
+// refreshInBackground reads lookups again without holding up the caller, which is served the known answers.
+func (c *Cache) refreshInBackground(ls []enrich.Lookup) {
+	c.background.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.refreshTimeout)
+		defer cancel()
+		start := c.now()
+		got, err := c.src.PrevCloses(ctx, ls)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, l := range ls {
+			if err == nil {
+				v, ok := got[l]
+				c.store(l, v, ok, start)
+			} else if e, ok := c.entries[l]; ok {
+				e.refreshing = false // the next lookup tries again; at expiry it reads through
+				c.entries[l] = e
+			}
+		}
+	})
+}
+
+// store caches an answer fetched by a request that started at start. Callers hold c.mu.
+func (c *Cache) store(l enrich.Lookup, v float64, ok bool, start time.Time) {
+	ttl := c.ttl
+	if !ok {
+		ttl = c.negativeTTL
+	}
+	if _, present := c.entries[l]; !present && len(c.entries) >= c.maxEntries {
+		for old := range c.entries { // map order is random: evict an arbitrary entry
+			delete(c.entries, old)
+			break
+		}
+	}
+	jitter := time.Duration(float64(ttl) * (0.5 + 0.4*rand.Float64()))
+	c.entries[l] = cacheEntry{close: v, ok: ok, refreshAt: start.Add(jitter), expires: start.Add(ttl)}
+}
+
+// StaleServed is how many answers were served past their lifetime because the source failed: a metric the
+// enrich handler reports per batch.
+func (c *Cache) StaleServed() int64 { return c.stale.Load() }
+
+// Wait blocks until the background refreshes in flight are done (tests, shutdown).
+func (c *Cache) Wait() { c.background.Wait() }
 
 // Len is the number of cached answers.
 func (c *Cache) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.entries)
 }

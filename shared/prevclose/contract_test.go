@@ -9,12 +9,13 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
 // Store is what every adapter offers; the contract below runs against each.
 type Store interface {
-	PrevClose(ctx context.Context, symbol string, before bar.Date) (float64, bool, error)
+	enrich.PrevCloses
 	Put(ctx context.Context, closes []prevclose.Close) error
 }
 
@@ -22,6 +23,24 @@ var (
 	_ Store = (*prevclose.Memory)(nil)
 	_ Store = (*prevclose.DynamoDB)(nil)
 )
+
+// snapshotting rebuilds the snapshots after every Put, as the loader and `feed prevclose import` do, so its
+// batch lookups are answered from snapshots where they can be.
+type snapshotting struct {
+	*prevclose.DynamoDB
+}
+
+func (s snapshotting) Put(ctx context.Context, closes []prevclose.Close) error {
+	if err := s.DynamoDB.Put(ctx, closes); err != nil {
+		return err
+	}
+	var symbols []string
+	for _, c := range closes {
+		symbols = append(symbols, c.Symbol)
+	}
+	_, err := s.RebuildSnapshots(ctx, symbols)
+	return err
+}
 
 // cachedStore puts a Cache in front of a store's reads.
 type cachedStore struct {
@@ -66,6 +85,13 @@ func TestContract(t *testing.T) {
 		},
 		"dynamodb+cache": func(t *testing.T) Store {
 			db := newDynamo(t)
+			return cachedStore{Cache: prevclose.NewCache(db, prevclose.CacheOptions{}), put: db.Put}
+		},
+		"dynamodb+snapshots": func(t *testing.T) Store {
+			return snapshotting{newDynamo(t)}
+		},
+		"dynamodb+snapshots+cache": func(t *testing.T) Store {
+			db := snapshotting{newDynamo(t)}
 			return cachedStore{Cache: prevclose.NewCache(db, prevclose.CacheOptions{}), put: db.Put}
 		},
 	}
@@ -124,6 +150,7 @@ func testStore(t *testing.T, s Store) {
 		{"unknown symbol", "MSFT", "2024-07-11", 0, false},
 		{"symbol is case-sensitive", "amzn", "2024-07-11", 0, false},
 	}
+	var batch []enrich.Lookup
 	for _, tt := range tests {
 		got, ok, err := s.PrevClose(ctx, tt.symbol, d(tt.before))
 		if err != nil {
@@ -132,6 +159,29 @@ func testStore(t *testing.T, s Store) {
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("%s: PrevClose(%s, %s) = %v, %v; want %v, %v", tt.name, tt.symbol, tt.before, got, ok, tt.want, tt.ok)
 		}
+		batch = append(batch, enrich.Lookup{Symbol: tt.symbol, Before: d(tt.before)})
+	}
+	// the same lookups in one batch call (a lookup twice, several dates): the same answers
+	batch = append(batch, batch[0])
+	found, err := s.PrevCloses(ctx, batch)
+	if err != nil {
+		t.Fatalf("PrevCloses: %v", err)
+	}
+	known := 0
+	for _, tt := range tests {
+		got, ok := found[enrich.Lookup{Symbol: tt.symbol, Before: d(tt.before)}]
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: PrevCloses[%s, %s] = %v, %v; want %v, %v", tt.name, tt.symbol, tt.before, got, ok, tt.want, tt.ok)
+		}
+		if tt.ok {
+			known++
+		}
+	}
+	if n := known; len(found) != n {
+		t.Errorf("PrevCloses answered %d lookups, want the %d known: %v", len(found), n, found)
+	}
+	if found, err := s.PrevCloses(ctx, nil); err != nil || len(found) != 0 {
+		t.Errorf("PrevCloses(nil) = %v, %v; want nothing", found, err)
 	}
 	// Put is idempotent and a later write of the same key wins (a split-adjusted rewrite).
 	if err := s.Put(ctx, []prevclose.Close{{Symbol: "NVDA", Date: d("2024-07-09"), Close: 13.1}, {Symbol: "NVDA", Date: d("2024-07-09"), Close: 13.2}}); err != nil {
@@ -142,6 +192,10 @@ func testStore(t *testing.T, s Store) {
 	}
 	if got, ok, err := s.PrevClose(ctx, "NVDA", d("2024-07-10")); err != nil || !ok || got != 13.2 {
 		t.Errorf("after rewrite: got %v, %v, %v; want 13.2", got, ok, err)
+	}
+	nvda := enrich.Lookup{Symbol: "NVDA", Before: d("2024-07-10")}
+	if found, err := s.PrevCloses(ctx, []enrich.Lookup{nvda}); err != nil || found[nvda] != 13.2 {
+		t.Errorf("after rewrite, batch: got %v, %v; want 13.2", found, err)
 	}
 	// many closes: more than one BatchWriteItem
 	var many []prevclose.Close

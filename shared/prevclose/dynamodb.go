@@ -18,6 +18,7 @@ import (
 type DynamoDBAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Attribute names of the previous-close table: partition key symbol, sort key date (YYYY-MM-DD).
@@ -35,8 +36,10 @@ type DynamoDB struct {
 	Table  string
 	// Source is written with each item as provenance (e.g. "alpaca:1Day:split").
 	Source string
-	// MaxWriteAttempts bounds retries of unprocessed items in Put (default 8).
+	// MaxWriteAttempts bounds retries of unprocessed items in Put, RebuildSnapshots and batch reads (default 8).
 	MaxWriteAttempts int
+	// Parallel bounds the per-symbol queries in flight in PrevCloses and RebuildSnapshots (default 32).
+	Parallel int
 	// Now is the clock for updatedAt (default time.Now).
 	Now func() time.Time
 }
@@ -48,6 +51,9 @@ func NewDynamoDB(client DynamoDBAPI, table string) *DynamoDB {
 
 // PrevClose queries `symbol = S AND date < D`, newest first, limit 1.
 func (d *DynamoDB) PrevClose(ctx context.Context, symbol string, before bar.Date) (float64, bool, error) {
+	if symbol == SnapshotSymbol {
+		return 0, false, nil
+	}
 	out, err := d.Client.Query(ctx, &dynamodb.QueryInput{
 		TableName:              aws.String(d.Table),
 		KeyConditionExpression: aws.String("#s = :s AND #d < :d"),

@@ -7,7 +7,10 @@ import (
 	"sync"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrich"
 )
+
+var _ enrich.PrevCloses = (*Memory)(nil)
 
 // Memory is an in-memory store, safe for concurrent use.
 type Memory struct {
@@ -29,13 +32,31 @@ func NewMemory(closes ...Close) (*Memory, error) {
 func (m *Memory) PrevClose(_ context.Context, symbol string, before bar.Date) (float64, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	v, ok := m.prevClose(symbol, before)
+	return v, ok, nil
+}
+
+// PrevCloses answers a batch of lookups at once.
+func (m *Memory) PrevCloses(_ context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	found := make(map[enrich.Lookup]float64, len(lookups))
+	for _, l := range lookups {
+		if v, ok := m.prevClose(l.Symbol, l.Before); ok {
+			found[l] = v
+		}
+	}
+	return found, nil
+}
+
+func (m *Memory) prevClose(symbol string, before bar.Date) (float64, bool) {
 	cs := m.closes[symbol]
 	// first index with Date >= before
 	i, _ := slices.BinarySearchFunc(cs, before, func(c Close, d bar.Date) int { return compareDates(c.Date, d) })
 	if i == 0 {
-		return 0, false, nil
+		return 0, false
 	}
-	return cs[i-1].Close, true, nil
+	return cs[i-1].Close, true
 }
 
 // Put stores closes, replacing any with the same symbol and date (idempotent).
