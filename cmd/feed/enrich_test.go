@@ -195,14 +195,14 @@ func TestEnrichAdversarialInput(t *testing.T) {
 		{bar("BRK.B", "2024-02-29 14:30:00", "412.25"), "", "2024-02-29"}, // leap day
 		{bar("BRK.A", "2024-02-29 14:30:00", "700000"), "", "2024-02-29"},
 		{bar("X", "2024-02-29 14:30:00", "1e307"), "1e+307 is above 1e+07", ""},
-		{bar("X", "2024-02-29 14:30:00", "0.00001"), "close: 1e-05 is below 0.0001", ""},
+		{bar("X", "2024-02-29 14:30:00", "0.00001"), "1e-05 is below 0.0001", ""},
 		{bar("X", "2024-03-10 04:30:00", "101"), "", "2024-03-09"}, // 23:30 EST the evening before the spring-forward switch
 		{bar("X", "2024-03-10 07:30:00", "101"), "", "2024-03-10"}, // 03:30 EDT, just after it
 		{bar("X", "2024-11-03 03:30:00", "101"), "", "2024-11-02"}, // 23:30 EDT before the fall-back switch
 		{bar("X", "2024-11-03 06:30:00", "101"), "", "2024-11-03"}, // 01:30 EST, after it
 		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `"close":101`, `"close":"101"`, 1), "close: not a number", ""},
 		{bar("X", "2024-02-29 14:30:00", "101") + `xyz`, "malformed JSON", ""},
-		{bar("X", "2024-02-29 14:30:00", "101") + "\r", "", "2024-02-29"}, // CRLF line ending
+		{bar("X", "2024-02-29 14:30:00", "101") + "\r", "", "2024-02-29"},                                                                                // CRLF line ending
 		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `{`, `{"exchange":"V","conditions":["@","T"],"n":{"x":[1e400]},`, 1), "", "2024-02-29"}, // ignored, so never parsed as a float
 		{strings.Replace(bar("X", "2024-02-29 14:30:00", "101"), `{`, `{"exchange":"V","conditions":["@","T"],"meta":{"x":[1,null]},`, 1), "", "2024-02-29"},
 		{bar("BRK B", "2024-02-29 14:30:00", "101"), "symbol: \"BRK B\" has a character", ""},
