@@ -69,6 +69,13 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 			t.Errorf("%s arrived %d times, want once", id, seen[id])
 		}
 	}
+	values := make([]string, len(got))
+	for i, m := range got {
+		values[i] = m.value
+	}
+	if known, unknown := checkEnhancedContract(t, values); known == 0 || unknown == 0 {
+		t.Errorf("checked %d records with a previous close and %d without against the contract, want both", known, unknown)
+	}
 
 	// the reference's own published lines, value for value
 	for _, line := range readLines(t, kitData(t, "seed-sample.enhanced.ndjson")) {
@@ -86,6 +93,7 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 	}
 
 	dlq := saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw.dlq", len(badLines))
+	checkDeadLetterContract(t, dlq)
 	reasons := map[string]string{}
 	wantKeys := map[string]string{badLines[2]: "JPM", badLines[3]: "JPM", badLines[4]: "AMZN"} // others have no symbol
 	for _, m := range dlq {
