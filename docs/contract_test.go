@@ -306,8 +306,8 @@ func TestRawTimestampIsParseTimestamp(t *testing.T) {
 	}
 }
 
-// Raw records the schema accepts, the decoder accepts; records it rejects for a reason the decoder knows, the
-// decoder rejects too (high below low is not expressible in a schema: the decoder alone catches it).
+// The raw schema and the decoder agree on every rule a schema can express, bounds included (high below low is not
+// expressible in a schema: the decoder alone catches it).
 func TestRawSchemaAgreesWithDecoder(t *testing.T) {
 	s := schema(t, docs.RawSchema)
 	const good = `{"open": 194.58, "high": 194.64, "low": 194.58, "close": 194.64, "volume": 255.0, "trade_count": 9.0, "vwap": 194.61, "timestamp": "2024-07-11 19:49:00", "symbol": "AMZN"}`
@@ -332,6 +332,17 @@ func TestRawSchemaAgreesWithDecoder(t *testing.T) {
 		{"volume null", strings.Replace(good, `255.0`, `null`, 1), false},
 		{"trade_count negative", strings.Replace(good, `9.0`, `-1`, 1), false},
 		{"vwap negative", strings.Replace(good, `194.61`, `-1`, 1), false},
+		{"open of zero", strings.Replace(good, `"open": 194.58`, `"open": 0`, 1), false},
+		{"low below a tick", strings.Replace(good, `"low": 194.58`, `"low": 0.00009`, 1), false},
+		{"smallest prices", strings.NewReplacer(`194.58`, `0.0001`, `194.64`, `0.0001`, `194.61`, `0.0001`).Replace(good), true},
+		{"largest prices", strings.NewReplacer(`194.58`, `10000000`, `194.64`, `10000000`, `194.61`, `10000000`).Replace(good), true},
+		{"high above ten million", strings.Replace(good, `"high": 194.64`, `"high": 10000000.5`, 1), false},
+		{"volume at its bound", strings.Replace(good, `255.0`, `100000000000`, 1), true},
+		{"volume above its bound", strings.Replace(good, `255.0`, `100000000001`, 1), false},
+		{"trade_count at its bound", strings.Replace(good, `9.0`, `1000000000`, 1), true},
+		{"trade_count above its bound", strings.Replace(good, `9.0`, `1000000001`, 1), false},
+		{"trade_count fractional", strings.Replace(good, `9.0`, `9.5`, 1), false},
+		{"vwap of zero", strings.Replace(good, `194.61`, `0`, 1), false},
 		{"timestamp unparseable", strings.Replace(good, `2024-07-11 19:49:00`, `yesterday`, 1), false},
 		{"timestamp missing", strings.Replace(good, `"timestamp": "2024-07-11 19:49:00", `, ``, 1), false},
 	} {

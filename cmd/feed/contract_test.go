@@ -37,6 +37,18 @@ func checkEnhancedContract(t *testing.T, values []string) (known, unknown int) {
 	return known, unknown
 }
 
+// checkEnhancedHeaders validates the headers of records read from enhanced against
+// docs/schemas/enhanced-headers.schema.json.
+func checkEnhancedHeaders(t *testing.T, msgs []message) {
+	t.Helper()
+	s := contractSchema(t, docs.EnhancedHeadersSchema)
+	for _, m := range msgs {
+		if err := docs.ValidateHeaders(s, m.headers); err != nil {
+			t.Errorf("enhanced record %s: headers %v not in the contract: %v", m.value, m.headers, err)
+		}
+	}
+}
+
 // checkDeadLetterContract validates the headers of dead letters against docs/schemas/dlq-headers.schema.json.
 func checkDeadLetterContract(t *testing.T, msgs []message) {
 	t.Helper()

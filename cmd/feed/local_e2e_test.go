@@ -76,6 +76,7 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 	if known, unknown := checkEnhancedContract(t, values); known == 0 || unknown == 0 {
 		t.Errorf("checked %d records with a previous close and %d without against the contract, want both", known, unknown)
 	}
+	checkEnhancedHeaders(t, got)
 
 	// the reference's own published lines, value for value
 	for _, line := range readLines(t, kitData(t, "seed-sample.enhanced.ndjson")) {

@@ -2,6 +2,8 @@ package enrichfn_test
 
 import (
 	"context"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/finfeed/finfeed/docs"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
@@ -26,9 +29,14 @@ func headerMap(r *kgo.Record) map[string]string {
 
 // What the handler writes to a real broker is in the customer contract (docs/schemas): every enhanced value of
 // the event fixture and the JPM session (previous close unknown on 2024-10-30, known on 2024-10-31) validates
-// against enhanced.schema.json, and every dead letter's headers against dlq-headers.schema.json.
+// against enhanced.schema.json and its headers against enhanced-headers.schema.json, and every dead letter's
+// headers against dlq-headers.schema.json.
 func TestHandleOutputIsTheContract(t *testing.T) {
 	enhancedSchema, err := docs.Schema(docs.EnhancedSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enhancedHeaders, err := docs.Schema(docs.EnhancedHeadersSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +81,9 @@ func TestHandleOutputIsTheContract(t *testing.T) {
 		if err := docs.ValidateJSON(enhancedSchema, r.Value); err != nil {
 			t.Errorf("enhanced %s/%d: %s: %v", r.Key, r.Offset, r.Value, err)
 		}
+		if err := docs.ValidateHeaders(enhancedHeaders, headerMap(r)); err != nil {
+			t.Errorf("enhanced %s/%d: headers %v: %v", r.Key, r.Offset, headerMap(r), err)
+		}
 		e, err := bar.DecodeEnriched(r.Value)
 		if err != nil {
 			t.Fatal(err)
@@ -93,6 +104,25 @@ func TestHandleOutputIsTheContract(t *testing.T) {
 	for _, r := range dlq {
 		if err := docs.ValidateHeaders(dlqHeaders, headerMap(r)); err != nil {
 			t.Errorf("dead letter %s: headers %v: %v", r.Value, headerMap(r), err)
+		}
+	}
+}
+
+// The schema-version header the handler writes is the version the published schemas carry.
+func TestSchemaVersionIsTheSchemas(t *testing.T) {
+	for _, name := range []string{docs.EnhancedSchema, docs.EnhancedHeadersSchema} {
+		b, err := fs.ReadFile(docs.FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			Version string `json:"x-schema-version"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if s.Version != enrichfn.SchemaVersion {
+			t.Errorf("%s: x-schema-version %q, want the handler's %q", name, s.Version, enrichfn.SchemaVersion)
 		}
 	}
 }
