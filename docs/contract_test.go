@@ -1,6 +1,7 @@
 package docs_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io/fs"
 	"maps"
@@ -108,8 +109,30 @@ func keysOf(t *testing.T, b []byte) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// keyOrder is the order of b's top-level keys.
+func keyOrder(t *testing.T, b []byte) []string {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("%s: not an object (%v)", b, err)
+	}
+	var keys []string
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		keys = append(keys, k.(string))
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+	}
+	return keys
+}
+
 // The schema is exactly the encoder's shape: every record the encoder writes carries the schema's required
-// keys and no other, and the schema lists no key the encoder never writes.
+// keys, in the required list's order, and no other, and the schema lists no key the encoder never writes.
 func TestEnhancedSchemaIsTheEncoder(t *testing.T) {
 	s := schema(t, docs.EnhancedSchema)
 	props := slices.Sorted(maps.Keys(s.Properties))
@@ -120,6 +143,9 @@ func TestEnhancedSchemaIsTheEncoder(t *testing.T) {
 	written := map[string]bool{}
 	for _, e := range sampleEnriched() {
 		b := bar.AppendEnriched(nil, &e)
+		if order := keyOrder(t, b); !slices.Equal(order, s.Required) {
+			t.Errorf("%s (%s): keys in the order %v, want the schema's required list, which is the wire order: %v", e.Symbol, e.Indicator, order, s.Required)
+		}
 		keys := keysOf(t, b)
 		if !slices.Equal(keys, required) {
 			t.Errorf("%s (%s): keys %v, want the schema's required %v", e.Symbol, e.Indicator, keys, required)
