@@ -93,18 +93,32 @@ DYNAMODB_LATENCY ?= 4ms
 # the event-source settings docs/performance.md recommends for the whole market
 MARKET_FLAGS ?= --partitions 6 --batch-size 2000 --batch-window 0 --bad-every 0
 DYNALITE_PORT ?= 18567
-## bench-market: the whole market on this machine (not part of `make test`): MARKET_SYMBOLS bars in a burst every
-## simulated minute for MARKET_MINUTES minutes, previous closes from a DynamoDB table on dynalite (in memory,
-## seeded first) with DYNAMODB_LATENCY added to every request; prints burst latency and DynamoDB requests
-bench-market: $(DYNALITE_DIR)/node_modules/.package-lock.json
+# $(call with_dynalite,COMMAND): COMMAND with a fresh in-memory dynalite on DYNALITE_PORT, the AWS SDK pointed at it
+define with_dynalite
 	@set -euo pipefail; \
 	node $(DYNALITE_DIR)/node_modules/dynalite/cli.js --host 127.0.0.1 --port $(DYNALITE_PORT) --createTableMs 0 & dyn=$$!; \
 	trap 'kill $$dyn' EXIT; \
 	for i in $$(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$(DYNALITE_PORT)) 2>/dev/null && break; sleep 0.1; done; \
-	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNALITE_PORT) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local \
-	AWS_SECRET_ACCESS_KEY=local AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-	$(GO) run ./cmd/feed bench --symbols $(MARKET_SYMBOLS) --minutes $(MARKET_MINUTES) --prev-closes-table market --seed \
-		--dynamodb-latency $(DYNAMODB_LATENCY) $(MARKET_FLAGS)
+	export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$(DYNALITE_PORT) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local \
+		AWS_SECRET_ACCESS_KEY=local AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null; \
+	$(1)
+endef
+
+## bench-market: the whole market on this machine (not part of `make test`): MARKET_SYMBOLS bars in a burst every
+## simulated minute for MARKET_MINUTES minutes, previous closes from a DynamoDB table on dynalite (in memory,
+## seeded first) with DYNAMODB_LATENCY added to every request; prints burst latency and DynamoDB requests
+bench-market: $(DYNALITE_DIR)/node_modules/.package-lock.json
+	$(call with_dynalite,$(GO) run ./cmd/feed bench --symbols $(MARKET_SYMBOLS) --minutes $(MARKET_MINUTES) \
+		--prev-closes-table market --seed --dynamodb-latency $(DYNAMODB_LATENCY) $(MARKET_FLAGS))
+
+PLOT_SYMBOLS ?= 1000,2000,4000,8000,11000
+PLOT_MINUTES ?= 5
+.PHONY: plots
+## plots: docs/burst-latency.png, burst latency against the symbol count, from a measured run of each of
+## PLOT_SYMBOLS (as bench-market, PLOT_MINUTES minutes each)
+plots: $(DYNALITE_DIR)/node_modules/.package-lock.json
+	$(call with_dynalite,$(GO) run ./cmd/feed bench --sweep $(PLOT_SYMBOLS) --minutes $(PLOT_MINUTES) \
+		--prev-closes-table market --seed --dynamodb-latency $(DYNAMODB_LATENCY) $(MARKET_FLAGS) --plot docs/burst-latency.png)
 
 clean:
 	rm -rf $(BIN) .aws-sam

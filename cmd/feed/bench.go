@@ -8,6 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/enrich"
@@ -25,6 +28,8 @@ type benchOptions struct {
 	seed       bool
 	latency    time.Duration
 	noProgress bool
+	sweep      []int  // symbol counts, one market run each
+	plot       string // PNG of burst latency against the symbol count
 }
 
 // runBench is `feed bench --bars N [--rate R]` or `feed bench --symbols N --minutes M`: one `name value` pair
@@ -49,10 +54,22 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.BoolVar(&o.seed, "seed", false, "with --prev-closes-table: create the table if needed and write the synthetic symbols' closes first")
 	fs.DurationVar(&o.latency, "dynamodb-latency", 0, "with --prev-closes-table: delay added to every DynamoDB request (e.g. 4ms for in-region latency against dynalite)")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no progress on stderr")
+	fs.Func("sweep", "comma-separated symbol counts: one market run each (instead of --symbols), every run's lines prefixed with its count", func(v string) error {
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a positive symbol count", f)
+			}
+			o.sweep = append(o.sweep, n)
+		}
+		return nil
+	})
+	fs.StringVar(&o.plot, "plot", "", "with --sweep: write a PNG of burst latency against the symbol count to FILE")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: feed bench --bars N [--rate R] | --symbols N [--minutes M] [--minute D] [--burst D]\n"+
 			"                  [--batch-size N] [--batch-window D] [--partitions N] [--concurrency N] [--bad-every N]\n"+
-			"                  [--prev-closes-table NAME [--seed] [--dynamodb-latency D]] [--no-progress]")
+			"                  [--prev-closes-table NAME [--seed] [--dynamodb-latency D]] [--no-progress]\n"+
+			"       feed bench --sweep N,N,... [--plot FILE] [same flags as --symbols]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -85,6 +102,12 @@ func (o benchOptions) validate(nargs int) error {
 	if c.Rate < 0 || c.BadEvery < 0 || c.Concurrency < 0 || c.Partitions < 1 || o.latency < 0 {
 		errs = append(errs, errors.New("--rate, --bad-every, --concurrency and --dynamodb-latency must not be negative, --partitions positive"))
 	}
+	if len(o.sweep) > 0 && c.Symbols > 0 {
+		errs = append(errs, errors.New("--sweep and --symbols: set one, not both"))
+	}
+	if o.plot != "" && len(o.sweep) == 0 {
+		errs = append(errs, errors.New("--plot needs --sweep"))
+	}
 	if o.table == "" && (o.seed || o.latency > 0) {
 		errs = append(errs, errors.New("--seed and --dynamodb-latency need --prev-closes-table"))
 	}
@@ -93,8 +116,9 @@ func (o benchOptions) validate(nargs int) error {
 
 func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
 	cfg := o.cfg
-	if cfg.Symbols == 0 {
-		cfg.Minutes = 0
+	counts := o.sweep
+	if len(counts) == 0 {
+		counts = []int{cfg.Symbols} // 0: a steady-rate run
 	}
 	if o.table != "" {
 		t, err := openPrevCloseTable(ctx, o.table, o.latency)
@@ -102,7 +126,8 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error 
 			return err
 		}
 		if o.seed {
-			closes := loadtest.NewMarket(max(cfg.Symbols, loadtest.RateSymbols)).Closes()
+			// a market's symbols and closes depend only on their index: the largest market covers the others
+			closes := loadtest.NewMarket(max(slices.Max(counts), loadtest.RateSymbols)).Closes()
 			if err := t.seed(ctx, closes); err != nil {
 				return err
 			}
@@ -111,15 +136,49 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error 
 		cfg.NewStore = func(now func() time.Time) (enrich.PrevCloses, error) { return t.cache(now), nil }
 		cfg.Requests = t.Requests
 	}
+	var points []loadtest.Point
+	unexpected := 0
+	for _, n := range counts {
+		cfg.Symbols = n
+		if n == 0 {
+			cfg.Minutes = 0
+		}
+		res, err := benchOnce(ctx, cfg, o.noProgress, stderr)
+		if err != nil {
+			return err
+		}
+		for _, p := range res.Pairs() {
+			if len(o.sweep) > 0 {
+				fmt.Fprintf(stdout, "%d ", n)
+			}
+			fmt.Fprintf(stdout, "%s %s\n", p[0], p[1])
+		}
+		unexpected += res.Unexpected
+		points = append(points, loadtest.Point{Symbols: n, Result: res})
+	}
+	if o.plot != "" {
+		if err := writePlot(o, cfg, points); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "feed bench: wrote %s\n", o.plot)
+	}
+	if unexpected > 0 {
+		return fmt.Errorf("%d enriched bars differ from the enrich rules applied to the market's previous closes", unexpected)
+	}
+	return nil
+}
+
+// benchOnce is one run, with progress on stderr.
+func benchOnce(ctx context.Context, cfg loadtest.Config, noProgress bool, stderr io.Writer) (loadtest.Result, error) {
 	progress := newBenchProgress(stderr)
-	if !o.noProgress {
+	if !noProgress {
 		cfg.Progress = progress.show
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	res, err := loadtest.Run(ctx, cfg, log)
 	progress.done()
 	if err != nil {
-		return err
+		return res, err
 	}
 	what := fmt.Sprintf("%d bars at %v/s (0 = unthrottled)", cfg.Bars, cfg.Rate)
 	if cfg.Symbols > 0 {
@@ -127,11 +186,27 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stderr, "feed bench: %s, batch size %d, window %v: %d enriched, %d dead letters in %v\n",
 		what, cfg.BatchSize, cfg.BatchWindow, res.Records, res.DLQ, res.Elapsed.Round(time.Millisecond))
-	for _, p := range res.Pairs() {
-		fmt.Fprintf(stdout, "%s %s\n", p[0], p[1])
+	return res, nil
+}
+
+// writePlot draws the sweep's burst latency, with the settings in the title.
+func writePlot(o benchOptions, cfg loadtest.Config, points []loadtest.Point) error {
+	store := "previous closes in memory"
+	if o.table != "" {
+		store = fmt.Sprintf("DynamoDB (dynalite) +%v per request", o.latency)
 	}
-	if res.Unexpected > 0 {
-		return fmt.Errorf("%d enriched bars differ from the enrich rules applied to the market's previous closes", res.Unexpected)
+	title := fmt.Sprintf("feed bench: %d minutes per point, %d partitions, batch %d, window %v, %s",
+		cfg.Minutes, cfg.Partitions, cfg.BatchSize, cfg.BatchWindow, store)
+	f, err := os.Create(o.plot)
+	if err != nil {
+		return fmt.Errorf("--plot: %w", err)
+	}
+	if err := loadtest.PlotBurstLatency(f, title, points); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--plot: %w", err)
 	}
 	return nil
 }

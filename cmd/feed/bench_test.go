@@ -1,6 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	_ "image/png"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,5 +35,30 @@ func TestBenchPrintsPairs(t *testing.T) {
 	}
 	if code, _, _ := runFeed(t, "", "bench", "--bars", "0"); code != 2 {
 		t.Errorf("--bars 0: exit %d, want 2", code)
+	}
+}
+
+// A sweep runs the market once per symbol count, prefixes each run's lines with the count, and plots them.
+func TestBenchSweepPlots(t *testing.T) {
+	png := filepath.Join(t.TempDir(), "burst.png")
+	code, out, errOut := runFeed(t, "", "bench", "--sweep", "40,80", "--minutes", "1", "--minute", "500ms", "--burst", "200ms",
+		"--partitions", "1", "--bad-every", "0", "--no-progress", "--plot", png)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"40 enriched_unknown 2\n", "80 enriched_unknown 4\n", "40 unexpected_enrichments 0\n", "80 burst_latency_max_ms "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := image.Decode(bytes.NewReader(b)); err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("%s is not a PNG: %v", png, err)
+	}
+	if code, _, _ := runFeed(t, "", "bench", "--plot", png); code != exitUsage {
+		t.Errorf("--plot without --sweep: exit %d, want %d", code, exitUsage)
 	}
 }
