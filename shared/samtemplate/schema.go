@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +14,34 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
-// Schema is the AWS SAM project's JSON schema for templates, compiled.
+// Schema is a compiled JSON schema of SAM templates: the project's own (ProjectSchema) or the AWS SAM project's
+// (LoadSchema).
 type Schema struct {
 	s *jsonschema.Schema
+	// own: the project's schema, written for one template at a time (no anyOf of every SAM type), which sees
+	// each branch of every Fn::If.
+	own bool
+}
+
+// projectSchema is the project's schema of the SAM resource and event types its templates use, from the SAM
+// documentation (README.md beside it cites the pages).
+//
+//go:embed samschema.json
+var projectSchema []byte
+
+// ProjectSchema compiles the project's own schema (samschema.json, embedded): the SAM resource and event types the
+// templates use, every property SAM documents for them, their JSON types, required properties and enums, and
+// unknown properties as errors.
+func ProjectSchema() (*Schema, error) {
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("samschema.json", bytes.NewReader(projectSchema)); err != nil {
+		return nil, fmt.Errorf("load project sam schema: %w", err)
+	}
+	s, err := c.Compile("samschema.json")
+	if err != nil {
+		return nil, fmt.Errorf("compile project sam schema: %w", err)
+	}
+	return &Schema{s: s, own: true}, nil
 }
 
 // The one pattern Go's regexp cannot compile (a lookahead), and its equivalent.
@@ -24,7 +50,8 @@ const (
 	replacement = `"not": {"pattern": "^AWS::Serverless::"}`
 )
 
-// LoadSchema compiles the SAM schema at path.
+// LoadSchema compiles the AWS SAM project's schema at path (schema_source/sam.schema.json of
+// aws/serverless-application-model).
 func LoadSchema(path string) (*Schema, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -45,23 +72,82 @@ func LoadSchema(path string) (*Schema, error) {
 	return &Schema{s: s}, nil
 }
 
-// Validate checks t against the schema and returns the leaf causes. SAM's schema is a large anyOf (one branch
-// per resource and event type), so for events only the causes from the declared Type's branch are kept.
+// Validate checks t against the schema and returns the leaf causes, as "<JSON pointer>: <message>".
 func (s *Schema) Validate(t *Template) []error {
 	var doc any
 	if err := json.Unmarshal(t.JSON, &doc); err != nil {
 		return []error{fmt.Errorf("decode template: %w", err)}
 	}
+	if !s.own {
+		return s.validateOfficial(t, doc)
+	}
+	var kept []string
+	for _, d := range ifBranches(doc) {
+		for _, l := range s.leaves(d) {
+			kept = append(kept, fmt.Sprintf("%s: %s", l.InstanceLocation, l.Message))
+		}
+	}
+	return sortedErrors(kept)
+}
+
+// ifBranches returns the template document twice: every Fn::If replaced by its first value, then by its second
+// (a Ref to AWS::NoValue removes the property or list item), so that a schema sees each value a condition can
+// choose.
+func ifBranches(doc any) []any {
+	return []any{pickIf(doc, 1), pickIf(doc, 2)}
+}
+
+// absent stands for a value that is not there (Ref AWS::NoValue).
+type absent struct{}
+
+func pickIf(v any, branch int) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if args, ok := x["Fn::If"].([]any); ok && len(x) == 1 && len(args) == 3 {
+			chosen := args[branch]
+			if m, ok := chosen.(map[string]any); ok && len(m) == 1 && m["Ref"] == "AWS::NoValue" {
+				return absent{}
+			}
+			return pickIf(chosen, branch)
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if p := pickIf(e, branch); p != (absent{}) {
+				out[k] = p
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			if p := pickIf(e, branch); p != (absent{}) {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+// leaves validates doc and returns the leaf causes of what fails.
+func (s *Schema) leaves(doc any) []*jsonschema.ValidationError {
 	err := s.s.Validate(doc)
 	if err == nil {
 		return nil
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []error{err}
+		return []*jsonschema.ValidationError{{InstanceLocation: "", Message: err.Error()}}
 	}
-	var leaves []*jsonschema.ValidationError
-	collectLeaves(ve, &leaves)
+	var out []*jsonschema.ValidationError
+	collectLeaves(ve, &out)
+	return out
+}
+
+// validateOfficial: SAM's schema is a large anyOf (one branch per resource and event type), so for events only
+// the causes from the declared Type's branch are kept.
+func (s *Schema) validateOfficial(t *Template, doc any) []error {
+	leaves := s.leaves(doc)
 	var kept []string
 	for _, l := range leaves {
 		if relevant(t, l) {
@@ -73,11 +159,15 @@ func (s *Schema) Validate(t *Template) []error {
 			kept = append(kept, fmt.Sprintf("%s: %s", l.InstanceLocation, l.Message))
 		}
 	}
-	slices.Sort(kept)
-	kept = slices.Compact(kept)
-	out := make([]error, len(kept))
-	for i, k := range kept {
-		out[i] = errors.New(k)
+	return sortedErrors(kept)
+}
+
+func sortedErrors(msgs []string) []error {
+	slices.Sort(msgs)
+	msgs = slices.Compact(msgs)
+	out := make([]error, len(msgs))
+	for i, m := range msgs {
+		out[i] = errors.New(m)
 	}
 	return out
 }

@@ -15,29 +15,50 @@ import (
 	"github.com/finfeed/finfeed/shared/samtemplate"
 )
 
-const (
-	root       = "../.."
-	schemaPath = "../../../shared/schemas/sam.schema.json" // the kit beside the repository
-)
+const root = "../.."
+
+// officialSchemaEnv names a file holding the AWS SAM project's own schema (schema_source/sam.schema.json of
+// aws/serverless-application-model). When it is set, templates are validated against it too, and the project's
+// schema is compared with it; the project's schema (samschema.json) always runs.
+const officialSchemaEnv = "FINFEED_SAM_SCHEMA"
 
 var templates = []string{"template.yaml", "customer/template.yaml"}
 
 var (
-	schemaOnce sync.Once
-	schema     *samtemplate.Schema
-	schemaErr  error
-	specOnce   sync.Once
-	spec       *samtemplate.Spec
-	specErr    error
+	schemaOnce   sync.Once
+	schema       *samtemplate.Schema
+	schemaErr    error
+	officialOnce sync.Once
+	official     *samtemplate.Schema
+	officialErr  error
+	specOnce     sync.Once
+	spec         *samtemplate.Spec
+	specErr      error
 )
 
+// loadSchema is the project's own schema of its SAM templates.
 func loadSchema(t *testing.T) *samtemplate.Schema {
 	t.Helper()
-	schemaOnce.Do(func() { schema, schemaErr = samtemplate.LoadSchema(schemaPath) })
+	schemaOnce.Do(func() { schema, schemaErr = samtemplate.ProjectSchema() })
 	if schemaErr != nil {
-		t.Fatalf("sam schema: %v", schemaErr)
+		t.Fatalf("project sam schema: %v", schemaErr)
 	}
 	return schema
+}
+
+// loadOfficialSchema is the AWS SAM project's schema named by FINFEED_SAM_SCHEMA, or nil (logged) without it.
+func loadOfficialSchema(t *testing.T) *samtemplate.Schema {
+	t.Helper()
+	path := os.Getenv(officialSchemaEnv)
+	if path == "" {
+		t.Logf("%s is not set: the project's SAM schema only, not also the AWS SAM project's", officialSchemaEnv)
+		return nil
+	}
+	officialOnce.Do(func() { official, officialErr = samtemplate.LoadSchema(path) })
+	if officialErr != nil {
+		t.Fatalf("%s=%s: %v", officialSchemaEnv, path, officialErr)
+	}
+	return official
 }
 
 func loadSpec(t *testing.T) *samtemplate.Spec {
@@ -58,12 +79,18 @@ func load(t *testing.T, name string) *samtemplate.Template {
 	return tpl
 }
 
-// check runs every static check and returns the problems, labelled by check.
+// check runs every static check and returns the problems, labelled by check: "schema" is the project's SAM
+// schema, "sam schema" the AWS SAM project's (only with FINFEED_SAM_SCHEMA).
 func check(t *testing.T, tpl *samtemplate.Template) []string {
 	t.Helper()
 	var out []string
 	for _, e := range loadSchema(t).Validate(tpl) {
 		out = append(out, "schema: "+e.Error())
+	}
+	if off := loadOfficialSchema(t); off != nil {
+		for _, e := range off.Validate(tpl) {
+			out = append(out, "sam schema: "+e.Error())
+		}
 	}
 	sp := loadSpec(t)
 	for _, e := range sp.CheckProperties(tpl) {
@@ -103,6 +130,31 @@ func TestChecksCatchMistakes(t *testing.T) {
 			name: "unknown function property in Globals",
 			old:  "    Handler: bootstrap\n", new: "    Handler: bootstrap\n    Timeot: 3\n",
 			want: "schema: /Globals/Function: additionalProperties 'Timeot' not allowed",
+		},
+		{
+			name: "MSK starting position SAM does not know",
+			old:  "StartingPosition: TRIM_HORIZON\n            # Bars", new: "StartingPosition: OLDEST\n            # Bars",
+			want: "schema: /Resources/EnrichFunction/Properties/Events/Raw/Properties/StartingPosition: value must be one of",
+		},
+		{
+			name: "misspelt ScheduleV2 property",
+			old:  "ScheduleExpressionTimezone: America/New_York\n            Input: '{\"run\":\"after-close\"}'", new: "ScheduleExpressionTimeZone: America/New_York\n            Input: '{\"run\":\"after-close\"}'",
+			want: "schema: /Resources/PrevCloseFunction/Properties/Events/AfterClose/Properties: additionalProperties 'ScheduleExpressionTimeZone' not allowed",
+		},
+		{
+			name: "misspelt event source type",
+			old:  "AfterClose:\n          Type: ScheduleV2", new: "AfterClose:\n          Type: Schedulev2",
+			want: "schema: /Resources/PrevCloseFunction/Properties/Events/AfterClose/Type: value must be one of",
+		},
+		{
+			name: "function memory beyond Lambda's limit",
+			old:  "MemorySize: 512\n      Timeout: 60", new: "MemorySize: 51200\n      Timeout: 60",
+			want: "schema: /Resources/EnrichFunction/Properties/MemorySize: must be <= 10240",
+		},
+		{
+			name: "list where SAM wants a string, in a branch of Fn::If",
+			old:  "OPENSEARCH_URL: !If [CreateOpenSearch, !Sub \"https://${SearchDomain.DomainEndpoint}\", !Ref ExistingOpenSearchUrl]", new: "OPENSEARCH_URL: !If [CreateOpenSearch, !Sub \"https://${SearchDomain.DomainEndpoint}\", [!Ref ExistingOpenSearchUrl]]",
+			want: "schema: /Resources/IndexFunction/Properties/Environment/Variables/OPENSEARCH_URL: expected string, but got array",
 		},
 		{
 			name: "misspelt MSK cluster property",
