@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
 	"github.com/finfeed/finfeed/shared/prevclose"
@@ -14,7 +15,7 @@ import (
 
 func TestFeedPrevCloseLoadsARange(t *testing.T) {
 	db := dynalite.StartT(t)
-	srv := fakealpaca.StartT(t, "k", "s")
+	srv := fakealpacatest.Start(t, "k", "s")
 	for i, c := range []float64{100, 101, 102} {
 		srv.AddDaily(fakealpaca.DailyBar{Symbol: "AAPL", Date: bar.Date{Year: 2024, Month: 6, Day: 3 + i}, Close: c})
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 )
 
 // TestBinaryFlushesOnSIGTERM runs the built ingester as ECS does: configuration from the environment, the
@@ -31,7 +31,7 @@ func TestBinaryFlushesOnSIGTERM(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	srv := fakealpaca.StartT(t, "key", "Secr3t-value")
+	srv := fakealpacatest.Start(t, "key", "Secr3t-value")
 	kc, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "raw"))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
 	"github.com/finfeed/finfeed/shared/lambdarie"
@@ -21,7 +22,7 @@ import (
 func TestBootstrapUnderRIE(t *testing.T) {
 	bootstrap := lambdarie.Build(t, "./functions/prevclose")
 
-	srv := fakealpaca.StartT(t, "rie-key", "rie-Secr3t")
+	srv := fakealpacatest.Start(t, "rie-key", "rie-Secr3t")
 	for i, d := range []string{"2024-06-03", "2024-06-04", "2024-06-05", "2024-06-06", "2024-06-07", "2024-06-10"} {
 		date, err := bar.ParseDate(d)
 		if err != nil {

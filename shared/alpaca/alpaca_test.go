@@ -10,6 +10,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 )
 
@@ -34,7 +35,7 @@ func dial(t *testing.T, srv *fakealpaca.Server, key, secret string, symbols ...s
 }
 
 func TestStreamDeliversSubscribedBars(t *testing.T) {
-	srv := fakealpaca.StartT(t, "k", "s")
+	srv := fakealpacatest.Start(t, "k", "s")
 	s, err := dial(t, srv, "k", "s", "AAPL", "AMZN")
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -75,7 +76,7 @@ func TestDialRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakealpaca.StartT(t, "k", "s")
+			srv := fakealpacatest.Start(t, "k", "s")
 			srv.RejectNext(tt.reject...)
 			_, err := dial(t, srv, tt.key, "s", "AAPL")
 			if !errors.Is(err, tt.wantIs) {
@@ -93,7 +94,7 @@ func TestDialRefusals(t *testing.T) {
 }
 
 func TestRESTMinuteBarsMatchTheStream(t *testing.T) {
-	srv := fakealpaca.StartT(t, "k", "s")
+	srv := fakealpacatest.Start(t, "k", "s")
 	var bars []bar.Raw
 	for m := range 30 {
 		bars = append(bars, testBar("AAPL", m, 194+float64(m)/8), testBar("AMZN", m, 185+float64(m)/16))
@@ -122,7 +123,7 @@ func TestRESTMinuteBarsMatchTheStream(t *testing.T) {
 }
 
 func TestRESTDailyClosesAdjustForSplitsFromTheExDate(t *testing.T) {
-	srv := fakealpaca.StartT(t, "k", "s")
+	srv := fakealpacatest.Start(t, "k", "s")
 	d := func(s string) bar.Date {
 		v, err := bar.ParseDate(s)
 		if err != nil {

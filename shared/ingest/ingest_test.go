@@ -17,6 +17,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
@@ -64,7 +65,7 @@ func newKafka(t *testing.T) *kfake.Cluster {
 // newRig builds the service from environment variables as the task would, with env overriding the defaults.
 func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fakealpaca.Server)) *rig {
 	t.Helper()
-	r := &rig{alpaca: fakealpaca.StartT(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}, logs: &syncBuffer{}}
+	r := &rig{alpaca: fakealpacatest.Start(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}, logs: &syncBuffer{}}
 	base := map[string]string{
 		"SYMBOLS": "AAPL,AMZN", "ALPACA_FEED": "iex", "ALPACA_API_KEY": "key", "ALPACA_API_SECRET": "secret",
 		"ALPACA_STREAM_URL": r.alpaca.StreamURL, "ALPACA_DATA_URL": r.alpaca.DataURL,

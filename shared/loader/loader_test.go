@@ -22,6 +22,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
 	"github.com/finfeed/finfeed/shared/enrich"
@@ -43,7 +44,7 @@ func date(t *testing.T, s string) bar.Date {
 // market is a fake Alpaca with two weeks of NVDA (10:1 split effective Monday 2024-06-10) and AAPL closes.
 func market(t *testing.T) *fakealpaca.Server {
 	t.Helper()
-	srv := fakealpaca.StartT(t, "k", "s")
+	srv := fakealpacatest.Start(t, "k", "s")
 	nvda := map[string]float64{"2024-06-03": 1150.00, "2024-06-04": 1164.37, "2024-06-05": 1224.40,
 		"2024-06-06": 1209.98, "2024-06-07": 1208.88, "2024-06-10": 121.79, "2024-06-11": 120.91,
 		"2024-06-12": 125.20, "2024-06-13": 129.61, "2024-06-14": 131.88}

@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
 	"github.com/finfeed/finfeed/shared/lambdarie"
@@ -279,7 +280,7 @@ func prevCloseCase() emulatorCase {
 		setup: func(t *testing.T, fixture []byte) (map[string]string, map[string]string, []byte) {
 			var srv *dynalite.Server
 			srv, client, name = table(t)
-			alpaca := fakealpaca.StartT(t, "your-paper-key", "your-paper-secret")
+			alpaca := fakealpacatest.Start(t, "your-paper-key", "your-paper-secret")
 			alpaca.SetToday(date(t, "2024-06-20"))
 			for d := date(t, "2024-05-20"); d.String() <= "2024-06-14"; d = d.AddDays(1) {
 				if wd := d.Time().Weekday(); wd == time.Saturday || wd == time.Sunday {

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
@@ -81,17 +80,6 @@ func New(key, secret string) (*Server, error) {
 	s.StreamURL = "ws://" + ln.Addr().String() + "/v2"
 	s.DataURL = "http://" + ln.Addr().String()
 	return s, nil
-}
-
-// StartT starts a server for a test and closes it at cleanup.
-func StartT(t testing.TB, key, secret string) *Server {
-	t.Helper()
-	s, err := New(key, secret)
-	if err != nil {
-		t.Fatalf("fake alpaca: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // Close drops every connection and stops the server.
