@@ -36,12 +36,13 @@ func runIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		"ALPACA_FEED":       fs.String("feed", "", "iex, sip or test (default $ALPACA_FEED or iex)"),
 		"ALPACA_STREAM_URL": fs.String("stream-url", "", "Alpaca stream base URL (default $ALPACA_STREAM_URL)"),
 		"ALPACA_DATA_URL":   fs.String("data-url", "", "Alpaca REST base URL (default $ALPACA_DATA_URL)"),
+		"ALPACA_API_URL":    fs.String("api-url", "", "Alpaca trading API base URL, for the asset list that --symbols '*' backfills (default $ALPACA_API_URL or "+alpaca.DefaultAPIURL+")"),
 		"HEALTH_ADDR":       fs.String("health-addr", "", "host:port of /healthz and /readyz, or off (default $HEALTH_ADDR or "+ingest.DefaultHealthAddr+")"),
 	}
 	fake := fs.Duration("fake-alpaca", 0, "start a local fake Alpaca publishing one bar per symbol at this interval (e.g. 1s)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: feed ingest [--symbols S,..] [--brokers H:P,..] [--raw-topic T] [--feed F] [--stream-url URL]\n"+
-			"                   [--data-url URL] [--health-addr H:P|off] [--fake-alpaca INTERVAL]\n"+
+			"                   [--data-url URL] [--api-url URL] [--health-addr H:P|off] [--fake-alpaca INTERVAL]\n"+
 			"Kafka credentials come from the environment only: KAFKA_AUTH=scram, KAFKA_USERNAME, KAFKA_PASSWORD, KAFKA_TLS.")
 		fs.PrintDefaults()
 	}
@@ -69,7 +70,7 @@ func runIngest(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 			return exitFailure
 		}
 		defer srv.Close()
-		overrides := map[string]string{"ALPACA_STREAM_URL": srv.StreamURL, "ALPACA_DATA_URL": srv.DataURL,
+		overrides := map[string]string{"ALPACA_STREAM_URL": srv.StreamURL, "ALPACA_DATA_URL": srv.DataURL, "ALPACA_API_URL": srv.APIURL,
 			"ALPACA_API_KEY": "local", "ALPACA_API_SECRET": "local", "ALPACA_SECRET_ARN": "", "ALPACA_FEED": alpaca.FeedIEX}
 		inner := getenv
 		getenv = func(k string) string {

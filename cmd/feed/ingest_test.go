@@ -137,3 +137,12 @@ func TestFeedIngestIntoFeedLocal(t *testing.T) {
 		t.Fatal("feed ingest did not stop")
 	}
 }
+
+func TestFeedIngestRefusesAPlainHTTPTradingAPI(t *testing.T) {
+	var stdout, stderr lockedBuffer
+	code := run(context.Background(), []string{"ingest", "--symbols", "*", "--brokers", "127.0.0.1:1",
+		"--api-url", "http://paper-api.alpaca.markets", "--health-addr", "off"}, nil, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "ALPACA_API_URL") || !strings.Contains(stderr.String(), "loopback") {
+		t.Errorf("exit %d, stderr %q: want %d and an ALPACA_API_URL error (http only to loopback)", code, stderr.String(), exitUsage)
+	}
+}

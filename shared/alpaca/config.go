@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 
@@ -20,10 +21,12 @@ const (
 	FeedTest = "test" // Alpaca's always-on test stream (symbol FAKEPACA); it has no REST history
 )
 
-// Default endpoints.
+// Default endpoints. The trading API's default is the paper-trading one: paper keys (free, and enough for the
+// IEX feed) work only there; live keys need https://api.alpaca.markets. Both serve the same asset list.
 const (
 	DefaultStreamURL = "wss://stream.data.alpaca.markets/v2"
 	DefaultDataURL   = "https://data.alpaca.markets"
+	DefaultAPIURL    = "https://paper-api.alpaca.markets"
 )
 
 // AllSymbols is the SYMBOLS value that subscribes to every symbol on the feed.
@@ -34,6 +37,7 @@ type Config struct {
 	Feed      string
 	StreamURL string // base URL; the feed is appended: <StreamURL>/<Feed>
 	DataURL   string // REST base URL
+	APIURL    string // trading API base URL: the asset list that SYMBOLS=* backfills
 	Symbols   []string
 	// Key and Secret, or SecretARN (a Secrets Manager secret {"key": "...", "secret": "..."}).
 	Key       string
@@ -41,13 +45,15 @@ type Config struct {
 	SecretARN string
 }
 
-// Load reads ALPACA_FEED (default iex), ALPACA_STREAM_URL, ALPACA_DATA_URL, SYMBOLS (comma list or *),
-// ALPACA_API_KEY, ALPACA_API_SECRET and ALPACA_SECRET_ARN; every problem is reported together.
+// Load reads ALPACA_FEED (default iex), ALPACA_STREAM_URL, ALPACA_DATA_URL, ALPACA_API_URL (default
+// DefaultAPIURL; https, or http to a loopback host), SYMBOLS (comma list or *), ALPACA_API_KEY, ALPACA_API_SECRET
+// and ALPACA_SECRET_ARN; every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Feed:      strings.ToLower(orDefault(getenv("ALPACA_FEED"), FeedIEX)),
 		StreamURL: strings.TrimRight(orDefault(getenv("ALPACA_STREAM_URL"), DefaultStreamURL), "/"),
 		DataURL:   strings.TrimRight(orDefault(getenv("ALPACA_DATA_URL"), DefaultDataURL), "/"),
+		APIURL:    strings.TrimRight(orDefault(getenv("ALPACA_API_URL"), DefaultAPIURL), "/"),
 		Key:       strings.TrimSpace(getenv("ALPACA_API_KEY")),
 		Secret:    strings.TrimSpace(getenv("ALPACA_API_SECRET")),
 		SecretARN: strings.TrimSpace(getenv("ALPACA_SECRET_ARN")),
@@ -80,6 +86,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: scheme %q is not supported", name, u.Scheme))
 		}
 	}
+	errs = append(errs, validAPIURL(c.APIURL))
 	if len(c.Symbols) == 0 {
 		errs = append(errs, errors.New("SYMBOLS: required (comma-separated symbols, or *)"))
 	}
@@ -124,6 +131,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("feed", c.Feed),
 		slog.String("streamUrl", c.StreamURL),
 		slog.String("dataUrl", c.DataURL),
+		slog.String("apiUrl", c.APIURL),
 		slog.Int("symbols", len(c.Symbols)),
 		slog.Bool("allSymbols", c.AllSymbols()),
 	}
@@ -135,6 +143,33 @@ func (c Config) LogValue() slog.Value {
 
 // String is LogValue's text, so fmt never prints the secret either.
 func (c Config) String() string { return c.LogValue().String() }
+
+// validAPIURL accepts an https URL, or http to a loopback host (a local fake): the API keys travel in its
+// request headers. The URL is not quoted back: it may carry user information.
+func validAPIURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return errors.New("ALPACA_API_URL: want an absolute URL with no credentials or query, e.g. " + DefaultAPIURL)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && loopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("ALPACA_API_URL: http is only for a loopback host (the API keys travel in its headers), got host %q", u.Hostname())
+	default:
+		return fmt.Errorf("ALPACA_API_URL: scheme %q is not supported (https)", u.Scheme)
+	}
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 func orDefault(v, def string) string {
 	if v = strings.TrimSpace(v); v != "" {

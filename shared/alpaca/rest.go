@@ -22,7 +22,13 @@ type REST struct {
 	closeFeed string
 	// ChunkSize is how many symbols one request names (default 100: keeps URLs short).
 	ChunkSize int
+	// PageLimit is how many bars one page of a request holds (default DefaultPageLimit; Alpaca serves at most
+	// 10000). The SDK follows the pages of one request.
+	PageLimit int
 }
+
+// DefaultPageLimit is the default page size of REST bar requests.
+const DefaultPageLimit = 1000
 
 // NewREST builds a REST client for c. It does not retry on its own (RetryLimit -1; the SDK's 0 means 10
 // retries with 1 s sleeps): callers retry with their own backoff and context.
@@ -132,6 +138,10 @@ func (r *REST) each(ctx context.Context, symbols []string, req marketdata.GetBar
 	chunk := r.ChunkSize
 	if chunk <= 0 {
 		chunk = 100
+	}
+	req.PageLimit = r.PageLimit
+	if req.PageLimit <= 0 {
+		req.PageLimit = DefaultPageLimit
 	}
 	// canceled on return: releases what each request registered on ctx
 	ctx, cancel := context.WithCancel(ctx)

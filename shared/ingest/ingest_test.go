@@ -68,7 +68,7 @@ func newRig(t *testing.T, env map[string]string, tune func(*ingest.Ingester, *fa
 	r := &rig{alpaca: fakealpacatest.Start(t, "key", "secret"), kafka: newKafka(t), metrics: &syncBuffer{}, logs: &syncBuffer{}}
 	base := map[string]string{
 		"SYMBOLS": "AAPL,AMZN", "ALPACA_FEED": "iex", "ALPACA_API_KEY": "key", "ALPACA_API_SECRET": "secret",
-		"ALPACA_STREAM_URL": r.alpaca.StreamURL, "ALPACA_DATA_URL": r.alpaca.DataURL,
+		"ALPACA_STREAM_URL": r.alpaca.StreamURL, "ALPACA_DATA_URL": r.alpaca.DataURL, "ALPACA_API_URL": r.alpaca.APIURL,
 		"KAFKA_BROKERS": strings.Join(r.kafka.ListenAddrs(), ","), "HEALTH_ADDR": "127.0.0.1:0",
 		"RECONNECT_MIN": "10ms", "RECONNECT_MAX": "50ms", "METRICS_INTERVAL": "50ms",
 	}

@@ -45,8 +45,13 @@ type Ingester struct {
 	Metrics *Metrics
 	Health  *Health
 	Log     *slog.Logger
-	// Symbols are the configured symbols, or nil for all ("*"): backfill then asks for the symbols seen so far.
+	// Symbols are the configured symbols, or nil for all ("*"): backfill then asks for the symbols Assets lists
+	// as tradable and those seen on the stream so far.
 	Symbols []string
+	// Assets lists the tradable symbols for Symbols nil; without it, backfill asks only for the symbols seen.
+	Assets Assets
+	// AssetsRefresh is how long an asset list is used before it is fetched again (default DefaultAssetsRefresh).
+	AssetsRefresh time.Duration
 
 	ReconnectMin, ReconnectMax time.Duration
 	ConnLimitHold              time.Duration
@@ -55,10 +60,13 @@ type Ingester struct {
 	// BackfillOnStart, when positive, backfills this far back after the first connection: the minutes between
 	// a replaced task's last bar and this one's first.
 	BackfillOnStart time.Duration
-	// BackfillAttempts bounds the REST attempts per chunk of a gap (default 8).
+	// BackfillAttempts bounds the REST attempts per fetch of a gap, and of the first asset list (default 8).
 	BackfillAttempts int
-	// BackfillChunk is how many symbols one backfill fetch covers, bounding what is held in memory (default 100).
-	BackfillChunk int
+	// BackfillChunk is how many symbols one backfill fetch covers (default 100), and BackfillWindow how many
+	// minutes (default 30m): each fetch's bars are sent before the next, so a backfill of the whole market holds
+	// at most BackfillChunk x BackfillWindow minutes of bars, however long the gap.
+	BackfillChunk  int
+	BackfillWindow time.Duration
 	// BackfillSettle is how long after a gap's end its backfill waits before asking REST (default 10 s): Alpaca
 	// builds a minute's bar from trades reported up to seconds after the minute ends (the stream sends it at
 	// once, REST has it 2-3 s later), so a fetch right after a reconnect would miss the gap's last bars.
@@ -70,6 +78,10 @@ type Ingester struct {
 
 	seenMu sync.Mutex
 	seen   map[string]struct{}
+
+	assetsMu sync.Mutex
+	listed   []string  // the last asset list fetched
+	listedAt time.Time // when
 }
 
 // heldUp is how long a Send may block before the session no longer trusts that its socket stayed healthy.
@@ -96,7 +108,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 	defer func() {
 		// the stream was down when Run ended: nothing will fetch the minutes since
 		if g := (gap{gapFrom, ceilMinute(in.now())}); !gapFrom.IsZero() && g.from.Before(g.to) {
-			in.unfilled("gap open at shutdown: bars of this gap are missing from raw", g, in.gapSymbols())
+			in.unfilled("gap open at shutdown: bars of this gap are missing from raw", g, in.knownSymbols())
 		}
 		fills.close()
 		<-fillsDone
@@ -252,21 +264,22 @@ func (in *Ingester) session(ctx context.Context, sess Session) (int, time.Time, 
 	}
 }
 
-// fill fetches the bars that start in g and sends them, chunk by chunk of symbols. Bars also received live
-// encode to the same bytes, so downstream collapses the duplicates.
+// fill fetches the bars that start in g and sends them, window by window of minutes and chunk by chunk of
+// symbols, each fetch's bars sent before the next fetch. Bars also received live encode to the same bytes, so
+// downstream collapses the duplicates.
 func (in *Ingester) fill(ctx context.Context, g gap) {
-	symbols := in.gapSymbols()
+	if ctx.Err() != nil {
+		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, in.knownSymbols())
+		return
+	}
+	symbols := in.gapSymbols(ctx)
 	if len(symbols) == 0 {
-		in.Log.Warn("backfill skipped: no symbols seen yet", "from", g.from, "to", g.to)
+		in.unfilled("backfill impossible: no symbols known (no asset list, none seen on the stream): bars of this gap are missing from raw", g, nil)
 		return
 	}
 	settle := in.BackfillSettle
 	if settle <= 0 {
 		settle = 10 * time.Second
-	}
-	if ctx.Err() != nil {
-		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols)
-		return
 	}
 	if wait := g.to.Add(settle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
 		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols)
@@ -276,21 +289,37 @@ func (in *Ingester) fill(ctx context.Context, g gap) {
 	if chunk <= 0 {
 		chunk = 100
 	}
-	total := 0
-	for start := 0; start < len(symbols); start += chunk {
-		part := symbols[start:min(start+chunk, len(symbols))]
-		n, err := in.backfillSymbols(ctx, part, g.from, g.to)
-		total += n
-		if err != nil {
+	window := in.BackfillWindow
+	if window <= 0 {
+		window = 30 * time.Minute
+	}
+	total, failed := 0, 0
+	for from := g.from; from.Before(g.to); from = from.Add(window) {
+		to := from.Add(window)
+		if to.After(g.to) {
+			to = g.to
+		}
+		for start := 0; start < len(symbols); start += chunk {
+			part := symbols[start:min(start+chunk, len(symbols))]
+			n, err := in.backfillSymbols(ctx, part, from, to)
+			total += n
+			if err == nil {
+				continue
+			}
 			if ctx.Err() != nil {
-				in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols[start:])
+				left := symbols // later windows are for every symbol
+				if !to.Before(g.to) {
+					left = symbols[start:]
+				}
+				in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", gap{from, g.to}, left)
 				return
 			}
-			in.Log.Error("backfill gave up: bars of this gap are missing from raw", "from", g.from, "to", g.to,
+			failed++
+			in.Log.Error("backfill gave up: bars of this gap are missing from raw", "from", from, "to", to,
 				"symbols", len(part), "first", part[0], "err", err)
 		}
 	}
-	in.Log.Info("backfilled gap", "from", g.from, "to", g.to, "bars", total, "symbols", len(symbols))
+	in.Log.Info("backfilled gap", "from", g.from, "to", g.to, "bars", total, "symbols", len(symbols), "failedFetches", failed)
 }
 
 // unfilled logs a gap whose bars may be missing from raw for good, with what an operator needs to backfill it by
@@ -304,20 +333,9 @@ func (in *Ingester) unfilled(msg string, g gap, symbols []string) {
 	in.Log.Error(msg, args...)
 }
 
-// gapSymbols are the symbols a backfill asks for: the configured ones, or those seen so far.
-func (in *Ingester) gapSymbols() []string {
-	if in.Symbols != nil {
-		return in.Symbols
-	}
-	return in.seenSymbols()
-}
-
 // backfillSymbols fetches and sends one chunk's bars, retrying the fetch with backoff.
 func (in *Ingester) backfillSymbols(ctx context.Context, symbols []string, from, to time.Time) (int, error) {
-	attempts := in.BackfillAttempts
-	if attempts <= 0 {
-		attempts = 8
-	}
+	attempts := in.backfillAttempts()
 	var err error
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
@@ -338,6 +356,14 @@ func (in *Ingester) backfillSymbols(ctx context.Context, symbols []string, from,
 		return len(bars), nil
 	}
 	return 0, fmt.Errorf("%d fetch attempts failed: %w", attempts, err)
+}
+
+// backfillAttempts bounds the attempts of one fetch (default 8).
+func (in *Ingester) backfillAttempts() int {
+	if in.BackfillAttempts <= 0 {
+		return 8
+	}
+	return in.BackfillAttempts
 }
 
 func (in *Ingester) saw(symbol string) {

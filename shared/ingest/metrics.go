@@ -20,7 +20,7 @@ type Metrics struct {
 	StaleReconnects atomic.Int64 // of those, ended by the staleness watchdog
 	ConnLimitHolds  atomic.Int64 // 406 answers waited out
 	Backfilled      atomic.Int64 // bars produced from REST after a gap
-	BackfillErrors  atomic.Int64 // failed backfill attempts, and gaps left unfilled when the ingester stops
+	BackfillErrors  atomic.Int64 // failed backfill fetches (bars or asset list), and gaps left unfilled
 	Lost            atomic.Int64 // records abandoned at a shutdown that ran out of time
 	Buffered        atomic.Int64 // gauge: records handed to Kafka and not yet acknowledged
 

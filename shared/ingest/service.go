@@ -77,6 +77,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConnLimitHold: cfg.ConnLimitHold,
 		StaleAfter: cfg.StaleAfter, BackfillOverlap: cfg.BackfillOverlap, BackfillOnStart: cfg.BackfillOnStart,
 	}
+	if ac.AllSymbols() {
+		in.Assets = alpaca.NewAssets(ac, 0)
+	}
 	s := &Service{cfg: cfg, log: log, metricsW: metrics, client: client, producer: p, health: h, ingester: in}
 	if cfg.HealthAddr != "" {
 		if s.healthLn, err = net.Listen("tcp", cfg.HealthAddr); err != nil {

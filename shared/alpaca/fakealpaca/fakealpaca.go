@@ -1,6 +1,6 @@
-// Package fakealpaca is a local Alpaca market data server for tests and offline runs: the bar stream in the real
-// wire protocol (MessagePack in binary websocket frames) and the REST bars endpoint (JSON, paginated, split
-// adjustment), on 127.0.0.1.
+// Package fakealpaca is a local Alpaca for tests and offline runs, on 127.0.0.1: the market data bar stream in the
+// real wire protocol (MessagePack in binary websocket frames), the REST bars endpoint (JSON, paginated, split
+// adjustment) and the trading API's asset list.
 package fakealpaca
 
 import (
@@ -35,9 +35,11 @@ type DailyBar struct {
 
 // Server is a fake Alpaca. Its zero value is not usable: call New.
 type Server struct {
-	// StreamURL is the base to give the stream client (ws://127.0.0.1:P/v2); DataURL the REST base.
+	// StreamURL is the base to give the stream client (ws://127.0.0.1:P/v2); DataURL the market data REST base;
+	// APIURL the trading API base (the asset list).
 	StreamURL string
 	DataURL   string
+	APIURL    string
 
 	http *httptest.Server
 
@@ -56,6 +58,13 @@ type Server struct {
 	subChanged  chan struct{}
 	closed      bool
 	rejectCodes []int // every refusal sent, for tests
+
+	minuteSource  func(symbol string, from, to time.Time) []bar.Raw
+	maxSymbols    int // bars requests naming more symbols are refused; 0: no limit
+	barsStats     BarsStats
+	assets        []Asset
+	assetFailures []int // status codes for the next asset-list requests, in order
+	assetCalls    int
 }
 
 // New starts a server on a free loopback port that accepts the key/secret pair.
@@ -67,9 +76,11 @@ func New(key, secret string) (*Server, error) {
 		daily:      map[string]map[bar.Date]DailyBar{},
 		today:      func() bar.Date { return bar.TradingDate(time.Now()) },
 		subChanged: make(chan struct{}),
+		barsStats:  BarsStats{Symbols: map[string]int{}},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/stocks/bars", s.serveBars)
+	mux.HandleFunc("GET /v2/assets", s.serveAssets)
 	mux.HandleFunc("GET /v2/{feed}", s.serveStream)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -79,6 +90,7 @@ func New(key, secret string) (*Server, error) {
 	s.http.Start()
 	s.StreamURL = "ws://" + ln.Addr().String() + "/v2"
 	s.DataURL = "http://" + ln.Addr().String()
+	s.APIURL = s.DataURL
 	return s, nil
 }
 
@@ -99,7 +111,8 @@ func (s *Server) SetToday(d bar.Date) {
 	s.today = func() bar.Date { return d }
 }
 
-// SetPageSize sets how many bars one REST page holds when the client names no limit (default 1000).
+// SetPageSize caps how many bars one REST page holds, whatever limit the client names (by default a page holds
+// the client's limit, up to Alpaca's 10000, or 1000 when it names none).
 func (s *Server) SetPageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -270,12 +283,17 @@ func (s *Server) adjustedDaily(symbol string, split bool) []DailyBar {
 	return out
 }
 
-func (s *Server) minuteBars(symbol string) []bar.Raw {
+// minuteBars are symbol's bars, recorded and from the minute source for [from, to], in time order.
+func (s *Server) minuteBars(symbol string, from, to time.Time) []bar.Raw {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make([]bar.Raw, 0, len(s.minute[symbol]))
 	for _, b := range s.minute[symbol] {
 		out = append(out, b)
+	}
+	source := s.minuteSource
+	s.mu.Unlock()
+	if source != nil {
+		out = append(out, source(symbol, from, to)...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
@@ -296,4 +314,41 @@ func splitSymbols(v string) []string {
 		}
 	}
 	return out
+}
+
+// SetMinuteSource makes REST serve, besides the recorded bars, the minute bars fn returns for a symbol and the
+// inclusive range [from, to] of a request: a market too large to record bar by bar.
+func (s *Server) SetMinuteSource(fn func(symbol string, from, to time.Time) []bar.Raw) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.minuteSource = fn
+}
+
+// SetMaxSymbols makes REST refuse (400) a bars request naming more than n symbols; 0 lifts the limit.
+func (s *Server) SetMaxSymbols(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxSymbols = n
+}
+
+// BarsStats sums up the REST bars requests (one per page) answered so far.
+type BarsStats struct {
+	Requests   int            // requests answered with bars (pages)
+	Refused    int            // requests refused for naming too many symbols or asking too large a page
+	MaxSymbols int            // most symbols one request named
+	MaxPage    int            // most bars one page held
+	Bars       int            // bars served, over all pages
+	Symbols    map[string]int // how many requests named each symbol
+}
+
+// BarsStats returns the REST bars requests' statistics so far.
+func (s *Server) BarsStats() BarsStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.barsStats
+	st.Symbols = make(map[string]int, len(s.barsStats.Symbols))
+	for k, v := range s.barsStats.Symbols {
+		st.Symbols[k] = v
+	}
+	return st
 }

@@ -32,7 +32,7 @@ type keyedBar struct {
 }
 
 // serveBars is GET /v2/stocks/bars: symbols, timeframe (1Min or 1Day), start, end (RFC 3339, inclusive),
-// adjustment, limit and page_token, answering bars grouped by symbol as Alpaca does.
+// adjustment, limit (at most 10000) and page_token, answering bars grouped by symbol as Alpaca does.
 func (s *Server) serveBars(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.restCalls++
@@ -51,11 +51,20 @@ func (s *Server) serveBars(w http.ResponseWriter, r *http.Request) {
 	if end.IsZero() {
 		end = time.Now()
 	}
+	symbols := splitSymbols(q.Get("symbols"))
+	s.mu.Lock()
+	maxSymbols := s.maxSymbols
+	s.mu.Unlock()
+	if maxSymbols > 0 && len(symbols) > maxSymbols {
+		s.refused()
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": fmt.Sprintf("too many symbols: %d > %d", len(symbols), maxSymbols)})
+		return
+	}
 	var all []keyedBar
-	for _, sym := range splitSymbols(q.Get("symbols")) {
+	for _, sym := range symbols {
 		switch q.Get("timeframe") {
 		case "1Min", "1T":
-			for _, b := range s.minuteBars(sym) {
+			for _, b := range s.minuteBars(sym, start, end) {
 				if !b.Time.Before(start) && !b.Time.After(end) {
 					all = append(all, keyedBar{sym, restBar{T: b.Time.UTC().Format(time.RFC3339), O: b.Open, H: b.High,
 						L: b.Low, C: b.Close, V: uint64(b.Volume), N: uint64(b.TradeCount), VW: b.VWAP}})
@@ -84,30 +93,50 @@ func (s *Server) serveBars(w http.ResponseWriter, r *http.Request) {
 		}
 		offset = n
 	}
-	s.mu.Lock()
-	limit := s.pageSize
-	s.mu.Unlock()
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit := 1000
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n <= 0 {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "invalid limit"})
+		if err != nil || n <= 0 || n > maxLimit {
+			s.refused()
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": "invalid limit"})
 			return
 		}
 		limit = n
 	}
+	s.mu.Lock()
+	if s.pageSize > 0 {
+		limit = min(limit, s.pageSize)
+	}
+	s.mu.Unlock()
 	resp := restBars{Bars: map[string][]restBar{}}
 	stop := min(offset+limit, len(all))
 	for _, kb := range all[offset:stop] {
 		resp.Bars[kb.symbol] = append(resp.Bars[kb.symbol], kb.bar)
 	}
+	s.mu.Lock()
+	st := &s.barsStats
+	st.Requests++
+	st.MaxSymbols = max(st.MaxSymbols, len(symbols))
+	st.MaxPage = max(st.MaxPage, stop-offset)
+	st.Bars += stop - offset
+	for _, sym := range symbols {
+		st.Symbols[sym]++
+	}
+	s.mu.Unlock()
 	if stop < len(all) {
 		tok := strconv.Itoa(stop)
 		resp.NextPageToken = &tok
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// maxLimit is the largest page Alpaca serves.
+const maxLimit = 10000
+
+func (s *Server) refused() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.barsStats.Refused++
 }
 
 func parseTime(v string) (time.Time, error) {
