@@ -285,3 +285,75 @@ func asList(v any) []any {
 	}
 	return []any{v}
 }
+
+// cfnTypes pairs each object samschema.json describes that SAM passes on to CloudFormation unchanged with its
+// property type in the CloudFormation resource specification.
+var cfnTypes = map[string][2]string{
+	"VpcConfig":                    {"AWS::Lambda::Function", "VpcConfig"},
+	"Environment":                  {"AWS::Lambda::Function", "Environment"},
+	"EphemeralStorage":             {"AWS::Lambda::Function", "EphemeralStorage"},
+	"ImageConfig":                  {"AWS::Lambda::Function", "ImageConfig"},
+	"FunctionLoggingConfig":        {"AWS::Lambda::Function", "LoggingConfig"},
+	"RuntimeManagementConfig":      {"AWS::Lambda::Function", "RuntimeManagementConfig"},
+	"SnapStart":                    {"AWS::Lambda::Function", "SnapStart"},
+	"FunctionScalingConfig":        {"AWS::Lambda::Function", "FunctionScalingConfig"},
+	"ProvisionedConcurrencyConfig": {"AWS::Lambda::Alias", "ProvisionedConcurrencyConfiguration"},
+	"DestinationConfig":            {"AWS::Lambda::EventSourceMapping", "DestinationConfig"},
+	"OnFailure":                    {"AWS::Lambda::EventSourceMapping", "OnFailure"},
+	"FilterCriteria":               {"AWS::Lambda::EventSourceMapping", "FilterCriteria"},
+	"Filter":                       {"AWS::Lambda::EventSourceMapping", "Filter"},
+	"EventSourceLoggingConfig":     {"AWS::Lambda::EventSourceMapping", "LoggingConfig"},
+	"MetricsConfig":                {"AWS::Lambda::EventSourceMapping", "MetricsConfig"},
+	"ProvisionedPollerConfig":      {"AWS::Lambda::EventSourceMapping", "ProvisionedPollerConfig"},
+	"MSKSourceAccessConfiguration": {"AWS::Lambda::EventSourceMapping", "SourceAccessConfiguration"},
+	"FlexibleTimeWindow":           {"AWS::Scheduler::Schedule", "FlexibleTimeWindow"},
+	"RetryPolicy":                  {"AWS::Scheduler::Schedule", "RetryPolicy"},
+}
+
+// TestProjectSchemaWithinCloudFormation: the objects SAM passes on to CloudFormation as they are (the official SAM
+// schema does not describe them) have, in samschema.json, only properties the CloudFormation resource
+// specification knows, with its JSON type, and require all it requires. Every object definition is either here,
+// in officialDefs, or one of the template's own sections.
+func TestProjectSchemaWithinCloudFormation(t *testing.T) {
+	sp := loadSpec(t)
+	defs := readSchema(t, "samschema.json")["$defs"].(jsonSchema)
+	anatomy := []string{"Parameter", "Rule", "Output", "Resource", "CfnResource", "Event"}
+	for _, name := range slices.Sorted(maps.Keys(defs)) {
+		def := defs[name].(jsonSchema)
+		if _, ok := def["properties"]; !ok || slices.Contains(anatomy, name) {
+			continue
+		}
+		_, sam := officialDefs[name]
+		cfn, ok := cfnTypes[name]
+		if !sam && !ok {
+			t.Errorf("$defs/%s: pair it with SAM's definition (officialDefs) or CloudFormation's type (cfnTypes)", name)
+		}
+		if !ok {
+			continue
+		}
+		props, err := sp.PropertyType(cfn[0], cfn[1])
+		if err != nil {
+			t.Errorf("$defs/%s: %v", name, err)
+			continue
+		}
+		ours := def["properties"].(jsonSchema)
+		for _, k := range slices.Sorted(maps.Keys(ours)) {
+			p, ok := props[k]
+			if !ok {
+				t.Errorf("$defs/%s: property %s is not in %s %s (%v)", name, k, cfn[0], cfn[1], slices.Sorted(maps.Keys(props)))
+				continue
+			}
+			for ty := range ourType(ours[k].(jsonSchema), defs).types {
+				if p.Type != "" && ty != p.Type && !(ty == "integer" && p.Type == "number") {
+					t.Errorf("$defs/%s: property %s is %s here, %s in %s %s", name, k, ty, p.Type, cfn[0], cfn[1])
+				}
+			}
+		}
+		required := asList(def["required"])
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			if props[k].Required && !slices.Contains(required, any(k)) {
+				t.Errorf("$defs/%s: %s %s requires %s, this schema does not", name, cfn[0], cfn[1], k)
+			}
+		}
+	}
+}

@@ -236,3 +236,64 @@ func (s *Spec) checkValue(path string, v any, st specType) []error {
 	}
 	return nil
 }
+
+// TypeProperty is one property of a CloudFormation property type: its JSON type ("string", "integer", "number",
+// "boolean", "array", "object", or "" when the specification allows more than one) and whether it is required.
+type TypeProperty struct {
+	Type     string
+	Required bool
+}
+
+// PropertyType returns the properties of the property type called name (such as "VpcConfig") among those the
+// properties of resourceType use, directly or nested.
+func (s *Spec) PropertyType(resourceType, name string) (map[string]TypeProperty, error) {
+	r, ok := s.resources[resourceType]
+	if !ok {
+		return nil, fmt.Errorf("resource specification: no resource type %s", resourceType)
+	}
+	var todo []specType
+	for _, p := range r.Properties {
+		todo = append(todo, p.Type)
+	}
+	seen := map[string]bool{}
+	for len(todo) > 0 {
+		st := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if st.Element != nil {
+			todo = append(todo, *st.Element)
+		}
+		todo = append(todo, st.Types...)
+		id := st.Reference.Ref
+		if st.Type != "ref" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		td, ok := s.types[id]
+		if !ok {
+			continue
+		}
+		if td.Name == name {
+			out := make(map[string]TypeProperty, len(td.Properties))
+			for k, p := range td.Properties {
+				out[k] = TypeProperty{Type: jsonTypeOf(p.Type), Required: p.Required}
+			}
+			return out, nil
+		}
+		for _, p := range td.Properties {
+			todo = append(todo, p.Type)
+		}
+	}
+	return nil, fmt.Errorf("resource specification: %s uses no property type %s", resourceType, name)
+}
+
+func jsonTypeOf(st specType) string {
+	switch st.Type {
+	case "string", "date-time":
+		return "string"
+	case "integer", "number", "boolean", "array":
+		return st.Type
+	case "ref", "map", "json", "tag":
+		return "object"
+	}
+	return ""
+}
