@@ -51,9 +51,9 @@ func TestBenchMarketOnDynalite(t *testing.T) {
 		t.Fatalf("exit %d: %s\n%s", code, errOut, out)
 	}
 	got := benchPairs(t, out)
-	// 500 symbols: 25 without a close (Unknown), 50 Bullish, 50 Bearish, 375 Neutral, in each of 2 minutes
-	for name, want := range map[string]float64{"enriched_unknown": 50, "enriched_bullish": 100, "enriched_bearish": 100,
-		"enriched_neutral": 750, "unexpected_enrichments": 0, "dlq_records": 0} {
+	// 500 symbols: 3 without a close (Unknown), 50 Bullish, 50 Bearish, 397 Neutral, in each of 2 minutes
+	for name, want := range map[string]float64{"enriched_unknown": 6, "enriched_bullish": 100, "enriched_bearish": 100,
+		"enriched_neutral": 794, "unexpected_enrichments": 0, "dlq_records": 0} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v\n%s", name, got[name], want, out)
 		}
@@ -67,7 +67,7 @@ func TestBenchMarketOnDynalite(t *testing.T) {
 	if n := got["dynamodb_requests"]; n < 1 || n > 1000 {
 		t.Errorf("dynamodb_requests = %v, want 1..1000", n)
 	}
-	if !strings.Contains(errOut, "wrote 475 previous closes to table bench-closes") {
+	if !strings.Contains(errOut, "wrote 497 previous closes to table bench-closes") {
 		t.Errorf("stderr does not report the seeded closes:\n%s", errOut)
 	}
 }
@@ -81,8 +81,8 @@ func TestBenchFailsOnWrongEnrichment(t *testing.T) {
 	}
 	code, out, errOut := runFeed(t, "", "bench", "--symbols", "40", "--minutes", "1", "--minute", "1s", "--bad-every", "0",
 		"--prev-closes-table", "empty", "--no-progress")
-	if code != exitFailure || !strings.Contains(errOut, "38 enriched bars differ") {
-		t.Errorf("exit %d, stderr %q; want %d and 38 bars that differ", code, errOut, exitFailure)
+	if code != exitFailure || !strings.Contains(errOut, "39 enriched bars differ") {
+		t.Errorf("exit %d, stderr %q; want %d and 39 bars that differ", code, errOut, exitFailure)
 	}
 	if got := benchPairs(t, out); got["enriched_unknown"] != 40 || got["dynamodb_requests"] < 1 {
 		t.Errorf("got %v, want 40 Unknown bars and the requests counted", got)

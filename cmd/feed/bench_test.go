@@ -46,7 +46,7 @@ func TestBenchSweepPlots(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"40 enriched_unknown 2\n", "80 enriched_unknown 4\n", "40 unexpected_enrichments 0\n", "80 burst_latency_max_ms "} {
+	for _, want := range []string{"40 enriched_unknown 1\n", "80 enriched_unknown 1\n", "40 unexpected_enrichments 0\n", "80 burst_latency_max_ms "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}

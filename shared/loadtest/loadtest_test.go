@@ -60,8 +60,8 @@ func TestRunMarketBursts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// per minute: 10 of 200 symbols without a close, 20 Bullish, 20 Bearish, the rest Neutral
-	want := map[bar.Indicator]int{bar.Unknown: 20, bar.Bullish: 40, bar.Bearish: 40, bar.Neutral: 300}
+	// per minute: 1 of 200 symbols without a close, 20 Bullish, 20 Bearish, the rest Neutral
+	want := map[bar.Indicator]int{bar.Unknown: 2, bar.Bullish: 40, bar.Bearish: 40, bar.Neutral: 318}
 	if res.Records != 400 || res.Bursts != 2 || res.Unexpected != 0 || !maps.Equal(res.Indicators, want) {
 		t.Errorf("got %d records in %d bursts, %d unexpected, indicators %v; want 400 in 2, 0, %v",
 			res.Records, res.Bursts, res.Unexpected, res.Indicators, want)
@@ -109,8 +109,8 @@ func TestRunCountsUnexpectedEnrichments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Unexpected != 38 {
-		t.Errorf("got %d unexpected enrichments, want 38 (every symbol with a close)", res.Unexpected)
+	if res.Unexpected != 39 {
+		t.Errorf("got %d unexpected enrichments, want 39 (every symbol with a close)", res.Unexpected)
 	}
 	if !res.Counted {
 		t.Errorf("requests not counted: %+v", res)

@@ -9,9 +9,9 @@ import (
 )
 
 // Market is the synthetic market a run writes: n distinct symbols, one bar per symbol per market minute, with
-// prices chosen so that every indicator value appears each minute. One symbol in 20 has no previous close
-// (Unknown), two in 20 trade 6–7 % above it (Bullish), two in 20 6–7 % below it (Bearish), the rest within ±1 %
-// (Neutral).
+// prices chosen so that every indicator value appears each minute. One symbol in 200 (the 20th, 220th, ...) has
+// no previous close (Unknown: a new listing; in the real market a handful a day), two in 20 trade 6–7 % above
+// it (Bullish), two in 20 6–7 % below it (Bearish), the rest within ±1 % (Neutral).
 type Market struct {
 	symbols []string
 	index   map[string]int
@@ -49,8 +49,8 @@ func symbolName(i int) string {
 // Symbols are the market's symbols in order.
 func (m *Market) Symbols() []string { return m.symbols }
 
-// hasClose reports whether symbol i has a previous close (every 20th has none).
-func hasClose(i int) bool { return i%20 != 19 }
+// hasClose reports whether symbol i has a previous close (one in 200 has none, from the 20th on).
+func hasClose(i int) bool { return i%200 != 19 }
 
 // prevClose is symbol i's previous close.
 func prevClose(i int) float64 { return cents(20 + float64(i%997)*0.37) }
