@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/synth"
 )
@@ -18,9 +19,9 @@ import (
 // enrich group resumes from the committed offsets: nothing is enriched twice.
 func TestLocalDataDirRestart(t *testing.T) {
 	dir := t.TempDir()
-	closes := kitData(t, "jpm.prev-closes.csv")
-	first := readLines(t, kitData(t, "seed-sample.raw.ndjson"))
-	second := readLines(t, kitData(t, "jpm-2024-10-30_31.raw.ndjson"))[:4]
+	closes := fixtures.Path(t, fixtures.JPMPrevCloses)
+	first := readLines(t, fixtures.Path(t, fixtures.SeedRaw))
+	second := readLines(t, fixtures.Path(t, fixtures.JPMRaw))[:4]
 	args := func(replay string) []string {
 		return []string{"--data-dir", dir, "--replay", replay, "--prev-closes", closes, "--kafka-addr", "127.0.0.1:0",
 			"--customer-user", "alice", "--customer-password", "pw", "--speed", "0", "--batch-window", "10ms"}

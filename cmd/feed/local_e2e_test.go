@@ -8,6 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/fixtures"
 )
 
 // badLines are raw records the enrich function must send to raw.dlq.
@@ -19,19 +20,19 @@ var badLines = []string{
 	`{"open":1,"high":1,"low":1,"close":1,"volume":1,"timestamp":"yesterday","symbol":"AMZN"}`,
 }
 
-// replayFixture is the kit's seed sample and JPM session with bad records mixed in, and both previous-close
+// replayFixture is the seed sample fixture and JPM session with bad records mixed in, and both previous-close
 // files in one.
 func replayFixture(t *testing.T) (replay, closes string, raw []string) {
 	t.Helper()
-	seed := readLines(t, kitData(t, "seed-sample.raw.ndjson"))
-	jpm := readLines(t, kitData(t, "jpm-2024-10-30_31.raw.ndjson"))
+	seed := readLines(t, fixtures.Path(t, fixtures.SeedRaw))
+	jpm := readLines(t, fixtures.Path(t, fixtures.JPMRaw))
 	raw = append(raw, seed[:2]...)
 	raw = append(raw, badLines[:2]...)
 	raw = append(raw, jpm...)
 	raw = append(raw, badLines[2:]...)
 	raw = append(raw, seed[2:]...)
-	closeLines := readLines(t, kitData(t, "jpm.prev-closes.csv"))
-	closeLines = append(closeLines, readLines(t, kitData(t, "seed-sample.prev-closes.csv"))[1:]...)
+	closeLines := readLines(t, fixtures.Path(t, fixtures.JPMPrevCloses))
+	closeLines = append(closeLines, readLines(t, fixtures.Path(t, fixtures.SeedPrevCloses))[1:]...)
 	return writeFile(t, "replay.ndjson", raw), writeFile(t, "closes.csv", closeLines), raw
 }
 
@@ -79,7 +80,7 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 	checkEnhancedHeaders(t, got)
 
 	// the reference's own published lines, value for value
-	for _, line := range readLines(t, kitData(t, "seed-sample.enhanced.ndjson")) {
+	for _, line := range readLines(t, fixtures.Path(t, fixtures.SeedEnhanced)) {
 		ref, err := bar.DecodeEnriched([]byte(line))
 		if err != nil {
 			t.Fatal(err)

@@ -28,30 +28,6 @@ import (
 // waitLimit bounds every wait in these tests: generous, since the machine is shared.
 const waitLimit = 60 * time.Second
 
-// kitData is the path of a file in ../shared/data, next to the repository root (found by walking up to go.mod).
-func kitData(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory: cannot find the repository root")
-		}
-		dir = parent
-	}
-	p := filepath.Join(filepath.Dir(dir), "shared", "data", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("test data %s is missing (the kit's ../shared/data next to the repository): %v", name, err)
-	}
-	return p
-}
-
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/fixtures"
 )
 
 // TestLocalNoAuthKcat: with --no-auth, Debian's kcat (librdkafka) reads the enriched feed, and it equals the
@@ -17,12 +18,12 @@ func TestLocalNoAuthKcat(t *testing.T) {
 	if err != nil {
 		t.Fatal("kcat is not installed: run .ci/run, or apt-get install -y kcat")
 	}
-	r := startLocal(t, nil, "--no-auth", "--replay", kitData(t, "seed-sample.raw.ndjson"),
-		"--prev-closes", kitData(t, "seed-sample.prev-closes.csv"), "--kafka-addr", "127.0.0.1:0", "--speed", "0")
+	r := startLocal(t, nil, "--no-auth", "--replay", fixtures.Path(t, fixtures.SeedRaw),
+		"--prev-closes", fixtures.Path(t, fixtures.SeedPrevCloses), "--kafka-addr", "127.0.0.1:0", "--speed", "0")
 	if !strings.Contains(r.stdout.String(), "kcat -b "+r.addr+" -C -t enhanced -o beginning") {
 		t.Errorf("no kcat command printed:\n%s", r.stdout)
 	}
-	ref := readLines(t, kitData(t, "seed-sample.enhanced.ndjson"))
+	ref := readLines(t, fixtures.Path(t, fixtures.SeedEnhanced))
 	var lines []string
 	waitFor(t, "kcat to read every enriched bar", func() bool {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
@@ -14,8 +15,8 @@ import (
 // mapping, and every enriched bar becomes one document (the strict fake checks the protocol and mapping).
 func TestLocalIndexesIntoOpenSearch(t *testing.T) {
 	srv := searchtest.NewServer(t, searchtest.Options{})
-	raw := readLines(t, kitData(t, "jpm-2024-10-30_31.raw.ndjson"))[:40]
-	closes := kitData(t, "jpm.prev-closes.csv")
+	raw := readLines(t, fixtures.Path(t, fixtures.JPMRaw))[:40]
+	closes := fixtures.Path(t, fixtures.JPMPrevCloses)
 	want := expected(t, closes, raw)
 	r := startLocal(t, nil, "--opensearch-url", srv.URL, "--replay", writeFile(t, "raw.ndjson", raw),
 		"--prev-closes", closes, "--kafka-addr", "127.0.0.1:0", "--speed", "0", "--batch-window", "10ms")

@@ -13,19 +13,20 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/esm"
+	"github.com/finfeed/finfeed/shared/fixtures"
 )
 
 // TestLocalRetriesFailedBatches: the first invocations fail after the handler already wrote its output (the
 // worst case: a Lambda that times out after producing). The mapping retries them; every bar still arrives, and
 // the duplicates are byte-identical, so consumers can collapse them.
 func TestLocalRetriesFailedBatches(t *testing.T) {
-	raw := readLines(t, kitData(t, "jpm-2024-10-30_31.raw.ndjson"))
-	closes := kitData(t, "jpm.prev-closes.csv")
+	raw := readLines(t, fixtures.Path(t, fixtures.JPMRaw))
+	closes := fixtures.Path(t, fixtures.JPMPrevCloses)
 	want := expected(t, closes, raw)
 	const failures = 3
 	var calls atomic.Int64
 	o := localOptions{
-		replay: kitData(t, "jpm-2024-10-30_31.raw.ndjson"), prevCloses: closes, kafkaAddr: "127.0.0.1:0",
+		replay: fixtures.Path(t, fixtures.JPMRaw), prevCloses: closes, kafkaAddr: "127.0.0.1:0",
 		customerUser: "alice", customerPassword: "pw", speed: 0, batchSize: 50, batchWindow: 10 * time.Millisecond,
 		wrapHandler: func(next esm.Handler) esm.Handler {
 			return func(ctx context.Context, ev events.KafkaEvent) error {
