@@ -21,7 +21,7 @@ func runFeed(t *testing.T, stdin string, args ...string) (code int, stdout, stde
 	return code, out.String(), errOut.String()
 }
 
-// The done-when check: the reference's three lines, same values, DESIGN.md field order, exit 0.
+// The done-when check: the reference's three lines, same values, the contract's field order (docs/feed.md), exit 0.
 func TestEnrichSeedSample(t *testing.T) {
 	code, out, errOut := runFeed(t, string(fixtures.Read(t, fixtures.SeedRaw)),
 		"enrich", "--prev-closes", fixtures.Path(t, fixtures.SeedPrevCloses))
@@ -52,7 +52,7 @@ func TestEnrichSeedSample(t *testing.T) {
 	}
 }
 
-// The JPM kit data: 2024-10-30 bars have no earlier close (Unknown), 2024-10-31 bars compare with 224.41.
+// The JPM fixture: 2024-10-30 bars have no earlier close (Unknown), 2024-10-31 bars compare with 224.41.
 func TestEnrichJPM(t *testing.T) {
 	in := string(fixtures.Read(t, fixtures.JPMRaw))
 	code, out, errOut := runFeed(t, in, "enrich", "--prev-closes", fixtures.Path(t, fixtures.JPMPrevCloses))

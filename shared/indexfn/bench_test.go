@@ -26,9 +26,9 @@ func (discard) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Recor
 func (discard) Flush(context.Context) error { return nil }
 
 func BenchmarkHandle(b *testing.B) {
-	evs, _ := kitEvents(b, 870)
+	evs, _ := jpmEvents(b, 870)
 	if len(evs) != 1 {
-		b.Fatalf("kit events: got %d batches, want 1", len(evs))
+		b.Fatalf("fixture events: got %d batches, want 1", len(evs))
 	}
 	ev := evs[0]
 	n := 0

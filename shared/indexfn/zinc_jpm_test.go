@@ -19,9 +19,9 @@ import (
 	"github.com/finfeed/finfeed/shared/search"
 )
 
-// kitEvents enriches the kit's two days of JPM bars as the enrich function does and groups the enhanced records
+// jpmEvents enriches the fixture's two days of JPM bars as the enrich function does and groups the enhanced records
 // into MSK events of at most size records, as the event source mapping would deliver them.
-func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]int) {
+func jpmEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]int) {
 	t.Helper()
 	store, err := prevclose.LoadCSVFile(fixtures.Path(t, fixtures.JPMPrevCloses))
 	if err != nil {
@@ -35,7 +35,7 @@ func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]i
 	for off := int64(0); sc.Scan(); off++ {
 		raw, err := bar.DecodeRaw(sc.Bytes())
 		if err != nil {
-			t.Fatalf("kit line %d: %v", off+1, err)
+			t.Fatalf("fixture line %d: %v", off+1, err)
 		}
 		en, err := e.Enrich(t.Context(), &raw)
 		if err != nil {
@@ -59,7 +59,7 @@ func kitEvents(t testing.TB, size int) ([]events.KafkaEvent, map[bar.Indicator]i
 // TestZincIndexesKitSession indexes two days of real JPM bars, enriched as the pipeline enriches them, into
 // ZincSearch, then runs the dashboard's own aggregations (indicator counts, close over time) against them.
 func TestZincIndexesKitSession(t *testing.T) {
-	evs, indicators := kitEvents(t, 200)
+	evs, indicators := jpmEvents(t, 200)
 	total := 0
 	for _, n := range indicators {
 		total += n
@@ -145,6 +145,6 @@ func TestZincIndexesKitSession(t *testing.T) {
 		}
 	}
 	if n != total || days < 2 {
-		t.Errorf("date histogram: got %d documents over %d days, want %d over the kit's UTC days", n, days, total)
+		t.Errorf("date histogram: got %d documents over %d days, want %d over the fixture's UTC days", n, days, total)
 	}
 }
