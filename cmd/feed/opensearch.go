@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register("opensearch", "set up OpenSearch (index template, alias) and import the Dashboards saved objects", runOpenSearch)
+	register("opensearch", "set up OpenSearch (index template, alias, retention policy) and import the Dashboards saved objects", runOpenSearch)
 }
 
 // runOpenSearch is `feed opensearch setup|import-dashboards|saved-objects [flags]`. Connection settings come
@@ -28,7 +28,7 @@ func runOpenSearch(ctx context.Context, args []string, _ io.Reader, stdout, stde
 		fmt.Fprintln(stderr, `usage: feed opensearch <action> [flags]
 
 actions:
-  setup              apply the index template (mapping, alias) — idempotent
+  setup              apply the index template (mapping, alias) and the retention policy (ISM) — idempotent
   import-dashboards  import the index pattern, visualizations and dashboard into OpenSearch Dashboards
   saved-objects      print the saved objects (NDJSON) to import by hand`)
 	}
@@ -56,7 +56,10 @@ actions:
 		"OPENSEARCH_USERNAME":       fs.String("username", "", "basic auth user; the password comes from env OPENSEARCH_PASSWORD"),
 		"OPENSEARCH_DASHBOARDS_URL": fs.String("dashboards-url", "", "OpenSearch Dashboards base URL (default URL/_dashboards)"),
 		"INDEX_PREFIX":              fs.String("prefix", "", "index name prefix (env INDEX_PREFIX)"),
-		"INDEX_ALIAS":               fs.String("alias", "", "alias over all symbol indexes (env INDEX_ALIAS, default bars)"),
+		"INDEX_ALIAS":               fs.String("alias", "", "alias over all bar indexes (env INDEX_ALIAS, default bars)"),
+		"OPENSEARCH_INDEX_LAYOUT":   fs.String("layout", "", "monthly or per-symbol (env OPENSEARCH_INDEX_LAYOUT, default monthly)"),
+		"OPENSEARCH_RETENTION_MONTHS": fs.String("retention-months", "",
+			"months every bar is kept in the monthly layout, 0 for ever (env OPENSEARCH_RETENTION_MONTHS, default 3)"),
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: feed opensearch %s [flags]\n", action)
@@ -113,12 +116,24 @@ actions:
 	}()
 	switch action {
 	case "setup":
-		if err := client.Setup(ctx); err != nil {
+		applied, err := client.Setup(ctx)
+		if err != nil {
 			fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
 			return exitFailure
 		}
-		fmt.Fprintf(stdout, "index template %s applied: indexes %s, alias %s\n", search.TemplateName,
-			strings.Join(cfg.IndexPatterns(), ","), cfg.Alias)
+		fmt.Fprintf(stdout, "index template %s applied: indexes %s, alias %s\n", applied.Template,
+			strings.Join(applied.Patterns, ","), cfg.Alias)
+		switch {
+		case applied.Policy == "":
+			fmt.Fprintf(stdout, "retention: none (layout %s, retention %d months): indexes are kept until deleted by hand\n", cfg.Layout, cfg.RetentionMonths)
+		default:
+			fmt.Fprintf(stdout, "ism policy %s %s: indexes %s are deleted %d days after creation (every bar kept at least %d months)\n",
+				applied.Policy, applied.PolicyChange, strings.Join(applied.Patterns, ","), cfg.RetentionDays(), cfg.RetentionMonths)
+			if applied.PolicyChange == search.PolicyUpdated {
+				fmt.Fprintf(stdout, "indexes created before this update keep the policy version they started with; to move them:\n"+
+					"  POST _plugins/_ism/change_policy/%s {\"policy_id\": %q}\n", strings.Join(applied.Patterns, ","), applied.Policy)
+			}
+		}
 	case "import-dashboards":
 		res, err := client.ImportDashboards(ctx)
 		if err != nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/search"
 	"github.com/finfeed/finfeed/shared/search/searchtest"
+	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
 
 func TestFeedOpenSearch(t *testing.T) {
@@ -22,11 +24,37 @@ func TestFeedOpenSearch(t *testing.T) {
 		wantPrefix string // template patterns stored on the server
 	}{
 		{
-			name:       "setup applies the template",
-			args:       []string{"opensearch", "setup", "--url", srv.URL, "--auth", "basic", "--username", "admin", "--prefix", "bars-", "--alias", "all"},
+			name:       "setup applies the template and the retention policy",
+			args:       []string{"opensearch", "setup", "--url", srv.URL, "--auth", "basic", "--username", "admin", "--prefix", "finfeed-", "--alias", "all"},
 			wantCode:   exitOK,
-			wantOut:    "index template finfeed-bars applied: indexes bars-*, alias all",
+			wantOut:    "index template finfeed-bars applied: indexes finfeed-all-*, alias all\nism policy finfeed-bars-retention created: indexes finfeed-all-* are deleted 124 days after creation (every bar kept at least 3 months)",
+			wantPrefix: "[finfeed-all-*]",
+		},
+		{
+			name:     "setup again leaves the policy alone",
+			args:     []string{"opensearch", "setup", "--url", srv.URL, "--auth", "basic", "--username", "admin", "--prefix", "finfeed-", "--alias", "all"},
+			wantCode: exitOK,
+			wantOut:  "ism policy finfeed-bars-retention unchanged",
+		},
+		{
+			name: "a new retention updates the policy",
+			args: []string{"opensearch", "setup", "--url", srv.URL, "--auth", "basic", "--username", "admin", "--prefix", "finfeed-", "--alias", "all",
+				"--retention-months", "12"},
+			wantCode: exitOK,
+			wantOut:  "ism policy finfeed-bars-retention updated: indexes finfeed-all-* are deleted 403 days after creation (every bar kept at least 12 months)\nindexes created before this update keep the policy version",
+		},
+		{
+			name:       "per-symbol layout has no retention",
+			args:       []string{"opensearch", "setup", "--url", srv.URL, "--auth", "basic", "--username", "admin", "--prefix", "bars-", "--layout", "per-symbol"},
+			wantCode:   exitOK,
+			wantOut:    "index template finfeed-bars applied: indexes bars-*, alias bars\nretention: none (layout per-symbol",
 			wantPrefix: "[bars-*]",
+		},
+		{
+			name:     "bad layout and retention are reported together",
+			args:     []string{"opensearch", "setup", "--url", srv.URL, "--layout", "weekly", "--retention-months", "x"},
+			wantCode: exitUsage,
+			wantErr:  "OPENSEARCH_INDEX_LAYOUT: \"weekly\"",
 		},
 		{
 			name:     "wrong password",
@@ -53,7 +81,7 @@ func TestFeedOpenSearch(t *testing.T) {
 			wantErr:  `unknown action "reindex"`,
 		},
 	}
-	for _, tt := range tests {
+	for _, tt := range tests { // in order: the setup cases build on each other
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(context.Background(), tt.args, strings.NewReader(""), &stdout, &stderr)
@@ -76,6 +104,47 @@ func TestFeedOpenSearch(t *testing.T) {
 				}
 			}
 		})
+	}
+	policy, version := srv.Policy(search.PolicyID)
+	if states, _ := policy["states"].([]any); version != 2 || len(states) != 2 ||
+		!strings.Contains(fmt.Sprint(states[0]), "min_index_age:403d") {
+		t.Errorf("policy after setup, setup, setup with 12 months: got version %d %v, want version 2 deleting at 403d", version, policy)
+	}
+}
+
+// TestFeedOpenSearchSetupOnZinc runs `feed opensearch setup` end to end against a real server (the ZincSearch
+// wrapper, which serves the ISM policy API): template and policy are created, a second run changes nothing.
+func TestFeedOpenSearchSetupOnZinc(t *testing.T) {
+	z := zinctest.Start(t)
+	t.Setenv("OPENSEARCH_PASSWORD", zinctest.Password)
+	args := []string{"opensearch", "setup", "--url", z.URL, "--auth", "basic", "--username", zinctest.User, "--retention-months", "6"}
+	for i, want := range []string{"created", "unchanged"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+			t.Fatalf("run #%d: exit %d\nstderr: %s", i+1, code, stderr.String())
+		}
+		wantOut := "index template finfeed-bars applied: indexes bars-*, alias bars\n" +
+			"ism policy finfeed-bars-retention " + want + ": indexes bars-* are deleted 217 days after creation (every bar kept at least 6 months)\n"
+		if stdout.String() != wantOut {
+			t.Errorf("run #%d: got %q, want %q", i+1, stdout.String(), wantOut)
+		}
+	}
+	var tpl struct { // zinc answers with its own template record
+		IndexPatterns []string `json:"index_patterns"`
+	}
+	z.JSON(t, "GET", "/_index_template/"+search.TemplateName, "", &tpl)
+	if strings.Join(tpl.IndexPatterns, ",") != "bars-*" {
+		t.Errorf("index template on the server: got patterns %q, want bars-*", tpl.IndexPatterns)
+	}
+	var policy struct {
+		Version int `json:"_version"`
+		Policy  struct {
+			Description string `json:"description"`
+		} `json:"policy"`
+	}
+	z.JSON(t, "GET", "/_plugins/_ism/policies/"+search.PolicyID, "", &policy)
+	if policy.Version != 1 || !strings.Contains(policy.Policy.Description, "217 days") {
+		t.Errorf("policy on the server: got %+v, want version 1 (written once) deleting after 217 days", policy)
 	}
 }
 

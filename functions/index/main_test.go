@@ -54,6 +54,10 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if search.Count() != 5 || search.Template("finfeed-bars") == nil {
 		t.Errorf("server: got %d documents, template %v; want 5 and the template applied", search.Count(), search.Template("finfeed-bars") != nil)
 	}
+	if policy, _ := search.Policy("finfeed-bars-retention"); policy == nil || search.ManagedBy("bars-2024.07") != "finfeed-bars-retention" {
+		t.Errorf("server: retention policy %v, bars-2024.07 managed by %q; want the policy created at cold start and attached to the month's index",
+			policy != nil, search.ManagedBy("bars-2024.07"))
+	}
 	if strings.Contains(logs, "rie-Pa55") {
 		t.Errorf("the password appears in the function's logs")
 	}

@@ -19,8 +19,8 @@ type Config struct {
 	DLQTopic string
 }
 
-// Load reads the environment: the kafka package's KAFKA_* variables, the search package's OPENSEARCH_*,
-// INDEX_PREFIX and INDEX_ALIAS (default bars), and DLQ_TOPIC (default enhanced.dlq). Every problem is reported
+// Load reads the environment: the kafka package's KAFKA_* variables, the search package's OPENSEARCH_* (with
+// OPENSEARCH_INDEX_LAYOUT and OPENSEARCH_RETENTION_MONTHS), INDEX_PREFIX and INDEX_ALIAS (default bars), and DLQ_TOPIC (default enhanced.dlq). Every problem is reported
 // together.
 func Load(getenv func(string) string) (Config, error) {
 	kc, kerr := kafka.Load(getenv)

@@ -33,7 +33,8 @@ const idLayout = "2006-01-02 15:04:05.999999999"
 // same document.
 func DocID(e *bar.Enriched) string { return e.Symbol + "|" + e.Time.UTC().Format(idLayout) }
 
-// Doc turns an enriched bar into the document for its symbol's index.
+// Doc turns an enriched bar into its document, addressed to the index naming gives it (its month's, or its
+// symbol's in the per-symbol layout).
 func Doc(naming search.Config, e *bar.Enriched) (search.Doc, error) {
 	d := document{
 		Symbol:      e.Symbol,
@@ -56,5 +57,5 @@ func Doc(naming search.Config, e *bar.Enriched) (search.Doc, error) {
 	if err != nil {
 		return search.Doc{}, fmt.Errorf("encode document: %w", err)
 	}
-	return search.Doc{Index: naming.IndexName(e.Symbol), ID: DocID(e), Source: src}, nil
+	return search.Doc{Index: naming.IndexName(e.Symbol, e.Time), ID: DocID(e), Source: src}, nil
 }

@@ -2,13 +2,16 @@ package indexfn_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,14 +61,19 @@ func fixture(t *testing.T) events.KafkaEvent {
 	return ev
 }
 
+// naming is the default layout, monthly, with a 3-month retention.
 func naming(prefix string) search.Config {
-	return search.Config{Prefix: prefix, Alias: "bars", Auth: search.AuthNone, Service: "es"}
+	return search.Config{Prefix: prefix, Alias: "bars", Auth: search.AuthNone, Service: "es", Layout: search.LayoutMonthly, RetentionMonths: 3}
 }
 
-// indexer is a search.Indexer on the fake, template applied.
-func indexer(t *testing.T, srv *searchtest.Server, prefix string) *search.Indexer {
+// perSymbol is the reference's layout, one index per symbol.
+func perSymbol(prefix string) search.Config {
+	return search.Config{Prefix: prefix, Alias: "bars", Auth: search.AuthNone, Service: "es", Layout: search.LayoutPerSymbol}
+}
+
+// indexer is a search.Indexer on the fake, set up (template, retention policy) for cfg.
+func indexer(t *testing.T, srv *searchtest.Server, cfg search.Config) *search.Indexer {
 	t.Helper()
-	cfg := naming(prefix)
 	cfg.URL = srv.URL
 	c, err := search.NewClient(t.Context(), cfg, search.Deps{Transport: srv.Client().Transport})
 	if err != nil {
@@ -76,7 +84,7 @@ func indexer(t *testing.T, srv *searchtest.Server, prefix string) *search.Indexe
 			t.Error(err)
 		}
 	})
-	if err := c.Setup(t.Context()); err != nil {
+	if _, err := c.Setup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	ix := search.NewIndexer(c)
@@ -124,66 +132,96 @@ func header(r *kgo.Record, name string) string {
 }
 
 func TestHandleFixture(t *testing.T) {
-	srv := searchtest.NewServer(t, searchtest.Options{TLS: true})
-	kc := broker(t)
-	h := indexfn.NewHandler(indexer(t, srv, ""), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
+	tests := []struct {
+		name      string
+		naming    search.Config
+		wantDocs  map[string][]string // index -> ids
+		wantAlias string
+	}{
+		{
+			name:   "monthly",
+			naming: naming(""),
+			wantDocs: map[string][]string{"bars-2024.07": {"AMZN|2024-07-11 19:49:00", "AMZN|2024-07-11 19:50:00",
+				"AAPL|2024-07-11 19:49:00", "NVDA|2024-07-11 19:49:00", "TSLA|2024-07-11 13:31:00"}},
+			wantAlias: "bars-2024.07",
+		},
+		{
+			name:   "per symbol",
+			naming: perSymbol(""),
+			wantDocs: map[string][]string{
+				"amzn": {"AMZN|2024-07-11 19:49:00", "AMZN|2024-07-11 19:50:00"},
+				"aapl": {"AAPL|2024-07-11 19:49:00"},
+				"nvda": {"NVDA|2024-07-11 19:49:00"},
+				"tsla": {"TSLA|2024-07-11 13:31:00"},
+			},
+			wantAlias: "aapl,amzn,nvda,tsla",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := searchtest.NewServer(t, searchtest.Options{TLS: true})
+			kc := broker(t)
+			h := indexfn.NewHandler(indexer(t, srv, tt.naming), kafkaClient(t, kc), tt.naming, "enhanced.dlq", quietLog())
 
-	got, err := h.Handle(t.Context(), fixture(t))
-	if err != nil {
-		t.Fatalf("Handle: %v", err)
-	}
-	want := indexfn.Counts{Records: 6, Indexed: 5, DLQ: 1, Invalid: 1}
-	if got != want {
-		t.Errorf("Counts: got %+v, want %+v", got, want)
-	}
-	wantDocs := map[string][]string{
-		"amzn": {"AMZN|2024-07-11 19:49:00", "AMZN|2024-07-11 19:50:00"},
-		"aapl": {"AAPL|2024-07-11 19:49:00"},
-		"nvda": {"NVDA|2024-07-11 19:49:00"},
-		"tsla": {"TSLA|2024-07-11 13:31:00"},
-	}
-	for index, ids := range wantDocs {
-		docs := srv.Docs(index)
-		if len(docs) != len(ids) {
-			t.Errorf("index %s: got %d documents, want %d", index, len(docs), len(ids))
-		}
-		for _, id := range ids {
-			if _, ok := docs[id]; !ok {
-				t.Errorf("index %s: no document %q (have %v)", index, id, keys(docs))
+			got, err := h.Handle(t.Context(), fixture(t))
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
 			}
-		}
-	}
-	if got := strings.Join(srv.Alias("bars"), ","); got != "aapl,amzn,nvda,tsla" {
-		t.Errorf("alias bars: got %s, want aapl,amzn,nvda,tsla", got)
-	}
+			want := indexfn.Counts{Records: 6, Indexed: 5, DLQ: 1, Invalid: 1}
+			if got != want {
+				t.Errorf("Counts: got %+v, want %+v", got, want)
+			}
+			var indexes []string
+			for index, ids := range tt.wantDocs {
+				indexes = append(indexes, index)
+				docs := srv.Docs(index)
+				if len(docs) != len(ids) {
+					t.Errorf("index %s: got %d documents, want %d", index, len(docs), len(ids))
+				}
+				for _, id := range ids {
+					if _, ok := docs[id]; !ok {
+						t.Errorf("index %s: no document %q (have %v)", index, id, keys(docs))
+					}
+				}
+			}
+			if got := strings.Join(srv.Indexes(), ","); got != tt.wantAlias {
+				t.Errorf("indexes: got %s, want %s", got, tt.wantAlias)
+			}
+			if got := strings.Join(srv.Alias("bars"), ","); got != tt.wantAlias {
+				t.Errorf("alias bars: got %s, want %s", got, tt.wantAlias)
+			}
 
-	var amzn map[string]any
-	if err := json.Unmarshal(srv.Docs("amzn")["AMZN|2024-07-11 19:49:00"], &amzn); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]any{"symbol": "AMZN", "timestamp": "2024-07-11T19:49:00Z", "tradingDate": "2024-07-11",
-		"%change": -0.8784661217630548, "prevClose": 196.365, "indicator": "Neutral", "close": 194.64} {
-		if amzn[k] != v {
-			t.Errorf("AMZN document %s: got %v, want %v", k, amzn[k], v)
-		}
-	}
-	var nvda map[string]any
-	if err := json.Unmarshal(srv.Docs("nvda")["NVDA|2024-07-11 19:49:00"], &nvda); err != nil {
-		t.Fatal(err)
-	}
-	if _, has := nvda["%change"]; has || nvda["indicator"] != "Unknown" {
-		t.Errorf("NVDA document without a previous close: got %v, want no %%change and indicator Unknown", nvda)
-	}
+			amznIndex := tt.naming.IndexName("AMZN", time.Date(2024, 7, 11, 19, 49, 0, 0, time.UTC))
+			var amzn map[string]any
+			if err := json.Unmarshal(srv.Docs(amznIndex)["AMZN|2024-07-11 19:49:00"], &amzn); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range map[string]any{"symbol": "AMZN", "timestamp": "2024-07-11T19:49:00Z", "tradingDate": "2024-07-11",
+				"%change": -0.8784661217630548, "prevClose": 196.365, "indicator": "Neutral", "close": 194.64} {
+				if amzn[k] != v {
+					t.Errorf("AMZN document %s: got %v, want %v", k, amzn[k], v)
+				}
+			}
+			nvdaIndex := tt.naming.IndexName("NVDA", time.Date(2024, 7, 11, 19, 49, 0, 0, time.UTC))
+			var nvda map[string]any
+			if err := json.Unmarshal(srv.Docs(nvdaIndex)["NVDA|2024-07-11 19:49:00"], &nvda); err != nil {
+				t.Fatal(err)
+			}
+			if _, has := nvda["%change"]; has || nvda["indicator"] != "Unknown" {
+				t.Errorf("NVDA document without a previous close: got %v, want no %%change and indicator Unknown", nvda)
+			}
 
-	dead := deadLetters(t, kc)
-	if len(dead) != 1 {
-		t.Fatalf("dead letters: got %d, want 1", len(dead))
-	}
-	d := dead[0]
-	if string(d.Key) != "AAPL" || header(d, "source") != "enhanced/1/2209" || header(d, "producer") != "finfeed-enrich" ||
-		!strings.Contains(header(d, "error"), "invalid bar: close: not a number") || !strings.HasPrefix(string(d.Value), `{"symbol":"AAPL"`) {
-		t.Errorf("dead letter: got key %q value %q error %q source %q, want the original AAPL record with error and source=enhanced/1/2209",
-			d.Key, d.Value, header(d, "error"), header(d, "source"))
+			dead := deadLetters(t, kc)
+			if len(dead) != 1 {
+				t.Fatalf("dead letters: got %d, want 1", len(dead))
+			}
+			d := dead[0]
+			if string(d.Key) != "AAPL" || header(d, "source") != "enhanced/1/2209" || header(d, "producer") != "finfeed-enrich" ||
+				!strings.Contains(header(d, "error"), "invalid bar: close: not a number") || !strings.HasPrefix(string(d.Value), `{"symbol":"AAPL"`) {
+				t.Errorf("dead letter: got key %q value %q error %q source %q, want the original AAPL record with error and source=enhanced/1/2209",
+					d.Key, d.Value, header(d, "error"), header(d, "source"))
+			}
+		})
 	}
 }
 
@@ -196,19 +234,121 @@ func keys(m map[string]json.RawMessage) []string {
 }
 
 func TestHandleSameBatchTwiceLeavesOneDocumentPerBar(t *testing.T) {
+	tests := []struct {
+		name        string
+		naming      search.Config
+		wantIndexes string
+	}{
+		{name: "monthly", naming: naming("finfeed-"), wantIndexes: "finfeed-bars-2024.07"},
+		{name: "per symbol", naming: perSymbol("bars-"), wantIndexes: "bars-aapl,bars-amzn,bars-nvda,bars-tsla"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := searchtest.NewServer(t, searchtest.Options{})
+			kc := broker(t)
+			h := indexfn.NewHandler(indexer(t, srv, tt.naming), kafkaClient(t, kc), tt.naming, "enhanced.dlq", quietLog())
+			for range 2 {
+				if _, err := h.Handle(t.Context(), fixture(t)); err != nil {
+					t.Fatalf("Handle: %v", err)
+				}
+			}
+			if got := srv.Count(); got != 5 {
+				t.Errorf("documents after the same batch twice: got %d, want 5", got)
+			}
+			if got := strings.Join(srv.Indexes(), ","); got != tt.wantIndexes {
+				t.Errorf("indexes: got %s, want %s", got, tt.wantIndexes)
+			}
+		})
+	}
+}
+
+// testBar is an enriched bar without a previous close, in the enhanced topic's format.
+type testBar struct {
+	symbol, start string // start: "YYYY-MM-DD HH:MM:SS" UTC
+	close         float64
+}
+
+// barEvent is an MSK event of bars on one partition of enhanced, offsets from first.
+func barEvent(partition int, first int64, bars ...testBar) events.KafkaEvent {
+	recs := make([]events.KafkaRecord, 0, len(bars))
+	for i, b := range bars {
+		v := fmt.Sprintf(`{"symbol":%q,"close":%v,"open":%v,"low":%v,"high":%v,"volume":100,"timestamp":%q,"%%change":null,"indicator":"Unknown"}`,
+			b.symbol, b.close, b.close, b.close, b.close, b.start)
+		recs = append(recs, events.KafkaRecord{Topic: "enhanced", Partition: int64(partition), Offset: first + int64(i),
+			Key: base64.StdEncoding.EncodeToString([]byte(b.symbol)), Value: base64.StdEncoding.EncodeToString([]byte(v))})
+	}
+	return events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{fmt.Sprintf("enhanced-%d", partition): recs}}
+}
+
+// multiMonth is a whole-market-shaped stream in miniature: several symbols over a year end. The last bar of
+// 2024 in New York (18:59 and 19:30 EST on Dec 31) starts in January in UTC; the second batch corrects one bar
+// and brings a late bar of November.
+func multiMonth() []events.KafkaEvent {
+	return []events.KafkaEvent{
+		barEvent(0, 100,
+			testBar{"AAPL", "2024-11-29 20:59:00", 237.33},
+			testBar{"AAPL", "2024-12-31 23:59:00", 250.42},
+			testBar{"AAPL", "2025-01-01 00:30:00", 250.50},
+			testBar{"MSFT", "2025-01-02 14:30:00", 421.50},
+			testBar{"BRK.B", "2024-12-31 23:59:00", 453.28}),
+		barEvent(1, 200,
+			testBar{"AAPL", "2025-01-01 00:30:00", 250.55},   // corrected (updatedBars): same symbol and start
+			testBar{"BRK.B", "2024-11-29 20:59:00", 479.87}), // late
+	}
+}
+
+// multiMonthWant is where multiMonth's bars must end up: index -> ids, and the corrected bar's close.
+var multiMonthWant = map[string][]string{
+	"bars-2024.11": {"AAPL|2024-11-29 20:59:00", "BRK.B|2024-11-29 20:59:00"},
+	"bars-2024.12": {"AAPL|2024-12-31 23:59:00", "BRK.B|2024-12-31 23:59:00"},
+	"bars-2025.01": {"AAPL|2025-01-01 00:30:00", "MSFT|2025-01-02 14:30:00"},
+}
+
+func TestHandleMultiSymbolMultiMonthBatches(t *testing.T) {
 	srv := searchtest.NewServer(t, searchtest.Options{})
 	kc := broker(t)
-	h := indexfn.NewHandler(indexer(t, srv, "bars-"), kafkaClient(t, kc), naming("bars-"), "enhanced.dlq", quietLog())
-	for range 2 {
-		if _, err := h.Handle(t.Context(), fixture(t)); err != nil {
+	h := indexfn.NewHandler(indexer(t, srv, naming("")), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
+	evs := multiMonth()
+	for _, ev := range []events.KafkaEvent{evs[0], evs[0], evs[1]} { // the first batch twice, as MSK retries a failed batch
+		got, err := h.Handle(t.Context(), ev)
+		if err != nil {
 			t.Fatalf("Handle: %v", err)
 		}
+		if got.DLQ != 0 || got.Indexed != got.Records {
+			t.Errorf("Counts: got %+v, want every record indexed", got)
+		}
 	}
-	if got := srv.Count(); got != 5 {
-		t.Errorf("documents after the same batch twice: got %d, want 5", got)
+	var want []string
+	total := 0
+	for index, ids := range multiMonthWant {
+		want = append(want, index)
+		total += len(ids)
+		docs := srv.Docs(index)
+		if len(docs) != len(ids) {
+			t.Errorf("index %s: got %d documents %v, want %v", index, len(docs), keys(docs), ids)
+		}
+		for _, id := range ids {
+			if _, ok := docs[id]; !ok {
+				t.Errorf("index %s: no document %q (have %v)", index, id, keys(docs))
+			}
+		}
+		if got := srv.ManagedBy(index); got != search.PolicyID {
+			t.Errorf("index %s: managed by %q, want the retention policy %s", index, got, search.PolicyID)
+		}
 	}
-	if got := strings.Join(srv.Indexes(), ","); got != "bars-aapl,bars-amzn,bars-nvda,bars-tsla" {
-		t.Errorf("indexes: got %s, want the prefixed symbol indexes", got)
+	slices.Sort(want)
+	if got := srv.Count(); got != total {
+		t.Errorf("documents: got %d, want %d (each bar once)", got, total)
+	}
+	if got := strings.Join(srv.Alias("bars"), ","); got != strings.Join(want, ",") {
+		t.Errorf("alias bars: got %s, want %s", got, strings.Join(want, ","))
+	}
+	var corrected map[string]any
+	if err := json.Unmarshal(srv.Docs("bars-2025.01")["AAPL|2025-01-01 00:30:00"], &corrected); err != nil {
+		t.Fatal(err)
+	}
+	if corrected["close"] != 250.55 || corrected["tradingDate"] != "2024-12-31" {
+		t.Errorf("corrected bar: got close %v trading date %v, want the correction's 250.55 on 2024-12-31", corrected["close"], corrected["tradingDate"])
 	}
 }
 
@@ -230,7 +370,7 @@ func TestHandleFaults(t *testing.T) {
 			}},
 			wantCounts: indexfn.Counts{Records: 6, Indexed: 4, DLQ: 2, Invalid: 1, Rejected: 1},
 			wantDLQFrom: map[string]string{
-				"enhanced/1/2208": "opensearch rejected document tsla/TSLA|2024-07-11 13:31:00: status 400",
+				"enhanced/1/2208": "opensearch rejected document bars-2024.07/TSLA|2024-07-11 13:31:00: status 400",
 				"enhanced/1/2209": "invalid bar: close: not a number",
 			},
 		},
@@ -255,7 +395,7 @@ func TestHandleFaults(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := searchtest.NewServer(t, tt.opts)
 			kc := broker(t)
-			h := indexfn.NewHandler(indexer(t, srv, ""), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
+			h := indexfn.NewHandler(indexer(t, srv, naming("")), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
 			got, err := h.Handle(t.Context(), fixture(t))
 			if tt.wantErr {
 				if !errors.Is(err, search.ErrRetriesExhausted) {
@@ -296,7 +436,7 @@ func (failingProducer) Flush(context.Context) error { return nil }
 
 func TestHandleFailsWhenDeadLettersCannotBeWritten(t *testing.T) {
 	srv := searchtest.NewServer(t, searchtest.Options{})
-	h := indexfn.NewHandler(indexer(t, srv, ""), failingProducer{}, naming(""), "enhanced.dlq", quietLog())
+	h := indexfn.NewHandler(indexer(t, srv, naming("")), failingProducer{}, naming(""), "enhanced.dlq", quietLog())
 	if _, err := h.Handle(t.Context(), fixture(t)); !errors.Is(err, kgo.ErrRecordTimeout) {
 		t.Errorf("Handle: got %v, want the produce failure", err)
 	}

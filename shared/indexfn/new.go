@@ -24,8 +24,8 @@ type Function struct {
 	search *search.Client
 }
 
-// New builds the clients once (per execution environment), applies the index template (idempotent) and builds
-// the handler on them.
+// New builds the clients once (per execution environment), applies the index template and the retention policy
+// (both idempotent) and builds the handler on them.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 	var awsCfg aws.Config
 	needAWS := cfg.Search.Auth == search.AuthSigV4 || cfg.Search.SecretARN != "" ||
@@ -44,8 +44,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sc.Setup(ctx); err != nil {
+	applied, err := sc.Setup(ctx)
+	if err != nil {
 		return nil, errors.Join(err, sc.Close())
+	}
+	if log != nil {
+		log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
+			"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange))
 	}
 	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: sm, Credentials: awsCfg.Credentials})
 	if err != nil {

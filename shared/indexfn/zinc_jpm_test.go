@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
 
 // jpmEvents enriches the fixture's two days of JPM bars as the enrich function does and groups the enhanced records
@@ -64,20 +64,9 @@ func TestZincIndexesKitSession(t *testing.T) {
 	for _, n := range indicators {
 		total += n
 	}
-	base := startZinc(t)
-	cfg := search.Config{URL: base, Auth: search.AuthBasic, Username: zincUser, Password: zincPass, Prefix: "finfeed-", Alias: "bars", Service: "es"}
-	c, err := search.NewClient(t.Context(), cfg, search.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	if err := c.Setup(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	z := zinctest.Start(t)
+	cfg := naming("finfeed-")
+	c := zincClient(t, z, cfg)
 	h := indexfn.NewHandler(search.NewIndexer(c), kafkaClient(t, broker(t)), cfg, "enhanced.dlq", quietLog())
 	indexed := 0
 	for i, ev := range evs {
@@ -94,11 +83,10 @@ func TestZincIndexesKitSession(t *testing.T) {
 		t.Fatalf("indexed: got %d, want %d", indexed, total)
 	}
 
-	deadline := time.Now().Add(60 * time.Second)
-	for zincCount(t, base, "finfeed-jpm") < total && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
+	if got := z.WaitCount(t, "finfeed-bars-2024.10", total); got != total {
+		t.Fatalf("documents in finfeed-bars-2024.10 (the kit is two October days): got %d, want %d", got, total)
 	}
-	if got := zincCount(t, base, "bars"); got != total {
+	if got := z.Count(t, "bars"); got != total {
 		t.Fatalf("documents under alias bars: got %d, want %d", got, total)
 	}
 
@@ -111,7 +99,7 @@ func TestZincIndexesKitSession(t *testing.T) {
 			} `json:"buckets"`
 		} `json:"aggregations"`
 	}
-	zincJSON(t, base, http.MethodPost, "/bars/_search", `{"size":0,"aggs":{"indicators":{"terms":{"field":"indicator","size":4}}}}`, &res)
+	z.JSON(t, http.MethodPost, "/bars/_search", `{"size":0,"aggs":{"indicators":{"terms":{"field":"indicator","size":4}}}}`, &res)
 	got := map[bar.Indicator]int{}
 	for _, b := range res.Aggregations["indicators"].Buckets {
 		got[bar.Indicator(b.Key)] = b.DocCount
@@ -132,7 +120,7 @@ func TestZincIndexesKitSession(t *testing.T) {
 			} `json:"buckets"`
 		} `json:"aggregations"`
 	}
-	zincJSON(t, base, http.MethodPost, "/bars/_search",
+	z.JSON(t, http.MethodPost, "/bars/_search",
 		`{"size":0,"aggs":{"days":{"date_histogram":{"field":"timestamp","calendar_interval":"1d"},"aggs":{"close":{"avg":{"field":"close"}}}}}}`, &hist)
 	days, n := 0, 0
 	for _, b := range hist.Aggregations["days"].Buckets {

@@ -1,174 +1,19 @@
 package indexfn_test
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
-
-const (
-	zincUser = "admin"
-	zincPass = "zinc-Test-Pa55"
-)
-
-// zincBinary is $ZINC_BIN, the repository's bin/zinc (`make zinc`), or a fresh build of tools/zinc.
-func zincBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ZINC_BIN"); p != "" {
-		return p
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := filepath.Join(root, "bin", "zinc"); fileExists(p) {
-		return p
-	}
-	t.Logf("bin/zinc not built (make zinc): building tools/zinc, about 2 minutes on a cold cache")
-	out := filepath.Join(t.TempDir(), "zinc")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir = filepath.Join(root, "tools", "zinc")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build tools/zinc: %v\n%s", err, b)
-	}
-	return out
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
-
-// startZinc runs the ZincSearch wrapper on a free loopback port with its data in a temp dir, and stops it at
-// the end of the test. It returns the base URL.
-func startZinc(t *testing.T) string {
-	t.Helper()
-	cmd := exec.Command(zincBinary(t), "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(),
-		"ZINC_DATA_PATH="+t.TempDir(),
-		"ZINC_FIRST_ADMIN_USER="+zincUser,
-		"ZINC_FIRST_ADMIN_PASSWORD="+zincPass,
-		"ZINC_TELEMETRY=false",
-		"ZINC_SENTRY=false",
-		"ZINC_SHARD_NUM=1", // one WAL per index: documents become searchable in the order they were written
-		"GIN_MODE=release",
-	)
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start zinc: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		if err := cmd.Wait(); err != nil && t.Context().Err() == nil {
-			t.Logf("zinc exited: %v", err)
-		}
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Logf("stop zinc: %v", err)
-		}
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			if err := cmd.Process.Kill(); err != nil {
-				t.Logf("kill zinc: %v", err)
-			}
-			<-exited
-		}
-	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "zinc listening on "); ok {
-				addr <- u
-			}
-		}
-	}()
-	select {
-	case u := <-addr:
-		return u
-	case <-exited:
-		t.Fatalf("zinc exited before listening:\n%s", stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("zinc did not start listening within 60s:\n%s", stderr.String())
-	}
-	return ""
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// zincJSON sends a request to zinc directly (not through the code under test) and decodes the answer.
-func zincJSON(t *testing.T, base, method, path, body string, out any) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.SetBasicAuth(zincUser, zincPass)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, data)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		t.Fatalf("%s %s: %v: %s", method, path, err, data)
-	}
-}
-
-func zincCount(t *testing.T, base, target string) int {
-	t.Helper()
-	var c struct{ Count int }
-	zincJSON(t, base, http.MethodGet, "/"+target+"/_count", "", &c)
-	return c.Count
-}
 
 // markers is one new bar per symbol of the fixture, written after everything else.
 func markers() events.KafkaEvent {
@@ -181,11 +26,10 @@ func markers() events.KafkaEvent {
 	return events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{"enhanced-0": recs}}
 }
 
-// TestZincIndexesEnrichedBarsOnce runs the handler against a real Elasticsearch-compatible server (ZincSearch):
-// template, basic auth, bulk, alias; the same batch twice leaves exactly one document per bar.
-func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
-	base := startZinc(t)
-	cfg := search.Config{URL: base, Auth: search.AuthBasic, Username: zincUser, Password: zincPass, Alias: "bars", Service: "es"}
+// zincClient is a search client on z as its admin user, set up (twice: it is idempotent) for cfg.
+func zincClient(t *testing.T, z *zinctest.Server, cfg search.Config) *search.Client {
+	t.Helper()
+	cfg.URL, cfg.Auth, cfg.Username, cfg.Password, cfg.Service = z.URL, search.AuthBasic, zinctest.User, zinctest.Password, "es"
 	c, err := search.NewClient(t.Context(), cfg, search.Deps{})
 	if err != nil {
 		t.Fatal(err)
@@ -195,11 +39,27 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	for range 2 { // idempotent
-		if err := c.Setup(t.Context()); err != nil {
-			t.Fatalf("Setup: %v", err)
+	for i := range 2 {
+		a, err := c.Setup(t.Context())
+		if err != nil {
+			t.Fatalf("Setup #%d: %v", i+1, err)
+		}
+		if cfg.RetentionMonths > 0 {
+			want := []search.PolicyChange{search.PolicyCreated, search.PolicyUnchanged}[i]
+			if a.PolicyChange != want {
+				t.Errorf("Setup #%d: policy %s, want %s", i+1, a.PolicyChange, want)
+			}
 		}
 	}
+	return c
+}
+
+// TestZincIndexesEnrichedBarsOnce runs the handler against a real Elasticsearch-compatible server (ZincSearch):
+// template, retention policy, basic auth, bulk, alias; the same batch twice leaves exactly one document per bar.
+func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
+	z := zinctest.Start(t)
+	cfg := naming("")
+	c := zincClient(t, z, cfg)
 	kc := broker(t)
 	h := indexfn.NewHandler(search.NewIndexer(c), kafkaClient(t, kc), cfg, "enhanced.dlq", quietLog())
 	for i := range 2 {
@@ -217,17 +77,11 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 
 	// Zinc indexes asynchronously: wait (bounded) until every marker is searchable. With one shard per index,
 	// everything written before a marker is searchable by then, the second batch included.
-	deadline := time.Now().Add(60 * time.Second)
-	for zincCount(t, base, "bars") < 9 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if got := zincCount(t, base, "bars"); got != 9 {
+	if got := z.WaitCount(t, "bars", 9); got != 9 {
 		t.Fatalf("documents under alias bars: got %d, want 9 (5 bars once each + 4 markers)", got)
 	}
-	for index, want := range map[string]int{"amzn": 3, "aapl": 2, "nvda": 2, "tsla": 2} {
-		if got := zincCount(t, base, index); got != want {
-			t.Errorf("documents in %s: got %d, want %d", index, got, want)
-		}
+	if got := z.Count(t, "bars-2024.07"); got != 9 {
+		t.Errorf("documents in bars-2024.07: got %d, want 9", got)
 	}
 
 	var res struct {
@@ -239,7 +93,7 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 			}
 		}
 	}
-	zincJSON(t, base, http.MethodPost, "/bars/_search", `{"size":100,"query":{"range":{"timestamp":{"gte":"2024-07-11T00:00:00Z","lt":"2024-07-12T00:00:00Z"}}}}`, &res)
+	z.JSON(t, http.MethodPost, "/bars/_search", `{"size":100,"query":{"range":{"timestamp":{"gte":"2024-07-11T00:00:00Z","lt":"2024-07-12T00:00:00Z"}}}}`, &res)
 	var ids []string
 	for _, h := range res.Hits.Hits {
 		ids = append(ids, h.Index+"/"+h.ID)
@@ -248,8 +102,8 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	want := []string{"aapl/AAPL|2024-07-11 19:49:00", "amzn/AMZN|2024-07-11 19:49:00", "amzn/AMZN|2024-07-11 19:50:00",
-		"nvda/NVDA|2024-07-11 19:49:00", "tsla/TSLA|2024-07-11 13:31:00"}
+	want := []string{"bars-2024.07/AAPL|2024-07-11 19:49:00", "bars-2024.07/AMZN|2024-07-11 19:49:00", "bars-2024.07/AMZN|2024-07-11 19:50:00",
+		"bars-2024.07/NVDA|2024-07-11 19:49:00", "bars-2024.07/TSLA|2024-07-11 13:31:00"}
 	if strings.Join(ids, ",") != strings.Join(want, ",") {
 		t.Errorf("bars of 2024-07-11 by timestamp range: got %v, want %v", ids, want)
 	}
@@ -259,14 +113,106 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 			Properties map[string]struct{ Type string }
 		}
 	}
-	zincJSON(t, base, http.MethodGet, "/amzn/_mapping", "", &mapping)
-	props := mapping["amzn"].Mappings.Properties
+	z.JSON(t, http.MethodGet, "/bars-2024.07/_mapping", "", &mapping)
+	props := mapping["bars-2024.07"].Mappings.Properties
 	for field, typ := range map[string]string{"timestamp": "date", "tradingDate": "date", "symbol": "keyword", "indicator": "keyword", "close": "numeric"} {
 		if props[field].Type != typ {
 			t.Errorf("mapping of %s: got %q, want %q (zinc collapses numeric types)", field, props[field].Type, typ)
 		}
 	}
+
+	// the retention policy as the server stored it
+	var policy struct {
+		SeqNo  int64 `json:"_seq_no"`
+		Policy struct {
+			PolicyID     string `json:"policy_id"`
+			DefaultState string `json:"default_state"`
+			States       []struct {
+				Name        string           `json:"name"`
+				Actions     []map[string]any `json:"actions"`
+				Transitions []struct {
+					StateName  string            `json:"state_name"`
+					Conditions map[string]string `json:"conditions"`
+				} `json:"transitions"`
+			} `json:"states"`
+			ISMTemplate []struct {
+				IndexPatterns []string `json:"index_patterns"`
+			} `json:"ism_template"`
+		} `json:"policy"`
+	}
+	z.JSON(t, http.MethodGet, "/_plugins/_ism/policies/"+search.PolicyID, "", &policy)
+	p := policy.Policy
+	if p.PolicyID != search.PolicyID || p.DefaultState != "hot" || len(p.States) != 2 ||
+		p.States[0].Transitions[0].Conditions["min_index_age"] != "124d" || p.States[1].Actions[0]["delete"] == nil ||
+		len(p.ISMTemplate) != 1 || strings.Join(p.ISMTemplate[0].IndexPatterns, ",") != "bars-*" {
+		t.Errorf("stored policy: got %+v, want hot -> delete after 124d for bars-*", p)
+	}
 	if len(deadLetters(t, kc)) != 2 {
 		t.Errorf("dead letters: want the bad record once per delivery (2)")
+	}
+}
+
+// TestZincLayouts indexes through the handler into ZincSearch in both layouts: the monthly one with a
+// multi-symbol batch over three months (a correction, a late bar, a retried batch), and the reference's
+// per-symbol one.
+func TestZincLayouts(t *testing.T) {
+	mm := multiMonth()
+	tests := []struct {
+		name    string
+		naming  search.Config
+		batches []events.KafkaEvent
+		want    map[string]int // index -> documents
+	}{
+		{
+			name:   "monthly",
+			naming: naming(""),
+			batches: []events.KafkaEvent{mm[0], mm[0], mm[1], barEvent(0, 300, // the first batch retried; then one marker per month
+				testBar{"ZZZZ", "2024-11-30 15:00:00", 1}, testBar{"ZZZZ", "2024-12-02 15:00:00", 1}, testBar{"ZZZZ", "2025-01-03 15:00:00", 1})},
+			want: map[string]int{"bars-2024.11": 3, "bars-2024.12": 3, "bars-2025.01": 3},
+		},
+		{
+			name:    "per symbol",
+			naming:  perSymbol("finfeed-"),
+			batches: []events.KafkaEvent{fixture(t), fixture(t), markers()},
+			want:    map[string]int{"finfeed-amzn": 3, "finfeed-aapl": 2, "finfeed-nvda": 2, "finfeed-tsla": 2},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			z := zinctest.Start(t)
+			c := zincClient(t, z, tt.naming)
+			h := indexfn.NewHandler(search.NewIndexer(c), kafkaClient(t, broker(t)), tt.naming, "enhanced.dlq", quietLog())
+			for i, ev := range tt.batches {
+				if _, err := h.Handle(t.Context(), ev); err != nil {
+					t.Fatalf("Handle batch %d: %v", i+1, err)
+				}
+			}
+			total := 0
+			for _, n := range tt.want {
+				total += n
+			}
+			if got := z.WaitCount(t, "bars", total); got != total {
+				t.Fatalf("documents under alias bars: got %d, want %d", got, total)
+			}
+			for index, n := range tt.want {
+				if got := z.Count(t, index); got != n {
+					t.Errorf("documents in %s: got %d, want %d", index, got, n)
+				}
+			}
+			if tt.naming.Layout != search.LayoutMonthly {
+				return
+			}
+			var res struct {
+				Hits struct {
+					Hits []struct {
+						Source map[string]any `json:"_source"`
+					}
+				}
+			}
+			z.JSON(t, http.MethodPost, "/bars-2025.01/_search", `{"size":10,"query":{"term":{"symbol":"AAPL"}}}`, &res)
+			if len(res.Hits.Hits) != 1 || res.Hits.Hits[0].Source["close"] != 250.55 {
+				t.Errorf("AAPL in bars-2025.01: got %v, want the corrected bar alone (close 250.55)", res.Hits.Hits)
+			}
+		})
 	}
 }

@@ -77,7 +77,7 @@ func TestBasicAuthFromSecretsManager(t *testing.T) {
 						t.Error(err)
 					}
 				})
-				err = c.Setup(t.Context())
+				_, err = c.Setup(t.Context())
 			}
 			if tt.wantOK {
 				if err != nil {
@@ -128,7 +128,7 @@ func TestSigV4(t *testing.T) {
 			})
 			ix := search.NewIndexer(c)
 			ix.Backoff = fastBackoff
-			err = c.Setup(t.Context())
+			_, err = c.Setup(t.Context())
 			if err == nil {
 				_, err = ix.Bulk(t.Context(), docs(3)) // a body-carrying POST: the payload hash is checked too
 			}

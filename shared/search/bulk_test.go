@@ -18,7 +18,8 @@ var fastBackoff = search.Backoff{Initial: time.Millisecond, Max: 4 * time.Millis
 
 func newClient(t *testing.T, srv *searchtest.Server, mutate func(*search.Config)) *search.Client {
 	t.Helper()
-	cfg := search.Config{URL: srv.URL, Auth: search.AuthNone, Alias: "bars", Service: "es"}
+	// the bulk tests name their indexes per symbol (amzn), so the template must cover those
+	cfg := search.Config{URL: srv.URL, Auth: search.AuthNone, Alias: "bars", Service: "es", Layout: search.LayoutPerSymbol}
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -37,7 +38,7 @@ func newClient(t *testing.T, srv *searchtest.Server, mutate func(*search.Config)
 func newIndexer(t *testing.T, srv *searchtest.Server) *search.Indexer {
 	t.Helper()
 	c := newClient(t, srv, nil)
-	if err := c.Setup(t.Context()); err != nil {
+	if _, err := c.Setup(t.Context()); err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
 	ix := search.NewIndexer(c)
@@ -326,9 +327,9 @@ func TestBulkUnreachableServerIsRetryable(t *testing.T) {
 
 func TestSetupAppliesTemplateIdempotently(t *testing.T) {
 	srv := searchtest.NewServer(t, searchtest.Options{})
-	c := newClient(t, srv, func(c *search.Config) { c.Prefix = "bars-"; c.Alias = "all" })
+	c := newClient(t, srv, func(c *search.Config) { c.Prefix = "bars-"; c.Alias = "all"; c.Layout = search.LayoutPerSymbol })
 	for range 2 {
-		if err := c.Setup(t.Context()); err != nil {
+		if _, err := c.Setup(t.Context()); err != nil {
 			t.Fatalf("Setup: %v", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -19,8 +20,29 @@ const (
 	AuthNone  Auth = "none"  // a local test server
 )
 
-// DefaultAlias is the alias over every symbol's index.
+// DefaultAlias is the alias over every bar index.
 const DefaultAlias = "bars"
+
+// Layout is how bars are spread over indexes.
+type Layout string
+
+// The layouts.
+const (
+	// LayoutMonthly writes a bar to <prefix><alias>-YYYY.MM, the UTC month of its start time: a handful of
+	// indexes whatever the number of symbols, and whole months to delete when they age out.
+	LayoutMonthly Layout = "monthly"
+	// LayoutPerSymbol writes a bar to <prefix><lower-case symbol>, the reference's layout: one index (and
+	// shard) per symbol, and no retention.
+	LayoutPerSymbol Layout = "per-symbol"
+)
+
+// DefaultRetentionMonths is how many months of bars the monthly layout keeps unless told otherwise: a quarter
+// of history for charts, and storage that stays bounded at whole-market size (the arithmetic is in
+// docs/opensearch.md).
+const DefaultRetentionMonths = 3
+
+// maxRetentionMonths bounds OPENSEARCH_RETENTION_MONTHS (a century) so the policy's age stays a sane number.
+const maxRetentionMonths = 1200
 
 // Config is how to reach OpenSearch and how indexes are named.
 type Config struct {
@@ -37,15 +59,24 @@ type Config struct {
 	// DashboardsURL is where OpenSearch Dashboards serves its API (default URL + /_dashboards, as on Amazon
 	// OpenSearch Service).
 	DashboardsURL string
-	// Prefix goes before the lower-case symbol in index names (empty: the reference's names, e.g. amzn).
+	// Prefix goes first in index names: before the alias in monthly names (finfeed-bars-2024.07), before the
+	// lower-case symbol per symbol (empty: the reference's names, e.g. amzn).
 	Prefix string
-	// Alias covers every symbol index.
+	// Alias covers every bar index.
 	Alias string
+	// Layout is how bars are spread over indexes; empty means LayoutMonthly.
+	Layout Layout
+	// RetentionMonths, in the monthly layout, is how many months every bar is kept at least: an Index State
+	// Management policy deletes a month's index (RetentionMonths+1)×31 days after it was created. 0 keeps
+	// everything (no policy).
+	RetentionMonths int
 }
 
 // Load reads OPENSEARCH_URL, OPENSEARCH_AUTH (sigv4, basic or none; default sigv4), OPENSEARCH_SECRET_ARN,
 // OPENSEARCH_USERNAME, OPENSEARCH_PASSWORD, OPENSEARCH_SERVICE (default es), OPENSEARCH_DASHBOARDS_URL,
-// INDEX_PREFIX and INDEX_ALIAS (default bars). Every problem is reported together.
+// INDEX_PREFIX, INDEX_ALIAS (default bars), OPENSEARCH_INDEX_LAYOUT (monthly or per-symbol, default monthly)
+// and OPENSEARCH_RETENTION_MONTHS (default DefaultRetentionMonths in the monthly layout on a managed domain, 0
+// otherwise). Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		URL:           strings.TrimRight(strings.TrimSpace(getenv("OPENSEARCH_URL")), "/"),
@@ -57,6 +88,10 @@ func Load(getenv func(string) string) (Config, error) {
 		DashboardsURL: strings.TrimRight(strings.TrimSpace(getenv("OPENSEARCH_DASHBOARDS_URL")), "/"),
 		Prefix:        strings.TrimSpace(getenv("INDEX_PREFIX")),
 		Alias:         strings.TrimSpace(getenv("INDEX_ALIAS")),
+		Layout:        Layout(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_INDEX_LAYOUT")))),
+	}
+	if c.Layout == "" {
+		c.Layout = LayoutMonthly
 	}
 	if c.Auth == "" {
 		c.Auth = AuthSigV4
@@ -70,8 +105,22 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DashboardsURL == "" && c.URL != "" {
 		c.DashboardsURL = c.URL + "/_dashboards"
 	}
-	return c, c.Validate()
+	var perr error
+	switch v := strings.TrimSpace(getenv("OPENSEARCH_RETENTION_MONTHS")); {
+	case v != "":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			perr = fmt.Errorf("OPENSEARCH_RETENTION_MONTHS: %q is not a whole number of months", v)
+		}
+		c.RetentionMonths = n
+	case c.Layout == LayoutMonthly && !c.serverless():
+		c.RetentionMonths = DefaultRetentionMonths
+	}
+	return c, errors.Join(perr, c.Validate())
 }
+
+// serverless reports an OpenSearch Serverless collection, which has no Index State Management.
+func (c Config) serverless() bool { return c.Auth == AuthSigV4 && c.Service == "aoss" }
 
 // Validate reports every problem with c.
 func (c Config) Validate() error {
@@ -106,10 +155,32 @@ func (c Config) Validate() error {
 	if err := checkIndexName(c.Prefix + "a"); c.Prefix != "" && err != nil {
 		errs = append(errs, fmt.Errorf("INDEX_PREFIX: %w", err))
 	}
-	if err := checkIndexName(c.Alias); err != nil {
-		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %w", err))
-	} else if c.Prefix != "" && strings.HasPrefix(c.Alias, c.Prefix) {
-		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %q starts with INDEX_PREFIX %q, so it could clash with a symbol's index", c.Alias, c.Prefix))
+	aliasErr := checkIndexName(c.Alias)
+	if aliasErr != nil {
+		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %w", aliasErr))
+	}
+	switch c.Layout {
+	case "", LayoutMonthly:
+		if aliasErr == nil {
+			if err := checkIndexName(c.monthlyBase() + "2006.01"); err != nil {
+				errs = append(errs, fmt.Errorf("INDEX_PREFIX and INDEX_ALIAS: monthly index name: %w", err))
+			}
+		}
+		switch {
+		case c.RetentionMonths < 0 || c.RetentionMonths > maxRetentionMonths:
+			errs = append(errs, fmt.Errorf("OPENSEARCH_RETENTION_MONTHS: %d is not between 0 (keep everything) and %d", c.RetentionMonths, maxRetentionMonths))
+		case c.RetentionMonths > 0 && c.serverless():
+			errs = append(errs, errors.New("OPENSEARCH_RETENTION_MONTHS: OpenSearch Serverless (OPENSEARCH_SERVICE=aoss) has no Index State Management: set 0 and use the collection's data lifecycle policy"))
+		}
+	case LayoutPerSymbol:
+		if aliasErr == nil && c.Prefix != "" && strings.HasPrefix(c.Alias, c.Prefix) {
+			errs = append(errs, fmt.Errorf("INDEX_ALIAS: %q starts with INDEX_PREFIX %q, so it could clash with a symbol's index", c.Alias, c.Prefix))
+		}
+		if c.RetentionMonths != 0 {
+			errs = append(errs, fmt.Errorf("OPENSEARCH_RETENTION_MONTHS: %d with OPENSEARCH_INDEX_LAYOUT=per-symbol: retention deletes whole indexes and a symbol's index holds its whole history; use the monthly layout or 0", c.RetentionMonths))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("OPENSEARCH_INDEX_LAYOUT: %q is not monthly or per-symbol", c.Layout))
 	}
 	return errors.Join(errs...)
 }
@@ -170,6 +241,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("auth", string(c.Auth)),
 		slog.String("prefix", c.Prefix),
 		slog.String("alias", c.Alias),
+		slog.String("layout", string(c.layout())),
+		slog.Int("retentionMonths", c.RetentionMonths),
 	}
 	if c.Auth == AuthSigV4 {
 		attrs = append(attrs, slog.String("service", c.Service))

@@ -5,18 +5,43 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // TemplateName is the name of finfeed's index template.
 const TemplateName = "finfeed-bars"
 
-// IndexName is the index a symbol's bars go to: the optional prefix and the lower-case symbol (amzn), as the
-// reference named them.
-func (c Config) IndexName(symbol string) string { return c.Prefix + strings.ToLower(symbol) }
+// monthLayout is the month in a monthly index name: 2024.07.
+const monthLayout = "2006.01"
 
-// IndexPatterns are the index patterns the template applies to: prefix* with a prefix; without one, a*..z* so
-// system indexes (which start with a dot) are never matched.
+// layout is c.Layout with the zero value resolved.
+func (c Config) layout() Layout {
+	if c.Layout == "" {
+		return LayoutMonthly
+	}
+	return c.Layout
+}
+
+// monthlyBase is what every monthly index name starts with: <prefix><alias>-.
+func (c Config) monthlyBase() string { return c.Prefix + c.Alias + "-" }
+
+// IndexName is the index a bar of symbol starting at start goes to. Monthly: <prefix><alias>-YYYY.MM by the UTC
+// month of start, so a retried, late or corrected bar always lands in the same index as the first copy and its
+// id stays unique. Per symbol: the optional prefix and the lower-case symbol (amzn), as the reference named them.
+func (c Config) IndexName(symbol string, start time.Time) string {
+	if c.layout() == LayoutPerSymbol {
+		return c.Prefix + strings.ToLower(symbol)
+	}
+	return c.monthlyBase() + start.UTC().Format(monthLayout)
+}
+
+// IndexPatterns are the index patterns the template (and the retention policy) apply to. Monthly:
+// <prefix><alias>-*. Per symbol: prefix* with a prefix; without one, a*..z* so system indexes (which start
+// with a dot) are never matched.
 func (c Config) IndexPatterns() []string {
+	if c.layout() == LayoutMonthly {
+		return []string{c.monthlyBase() + "*"}
+	}
 	if c.Prefix != "" {
 		return []string{c.Prefix + "*"}
 	}
@@ -63,17 +88,35 @@ func (c Config) Template() map[string]any {
 	}
 }
 
-// Setup applies the index template. It is idempotent (PUT replaces the template with the same content), so it
-// runs at every cold start and from `feed opensearch setup`.
-func (c *Client) Setup(ctx context.Context) error {
+// Applied says what Setup did.
+type Applied struct {
+	// Template is the index template applied and Patterns the indexes it covers.
+	Template string
+	Patterns []string
+	// Policy is the retention policy's id and what happened to it; both empty when retention is off.
+	Policy       string
+	PolicyChange PolicyChange
+}
+
+// Setup applies the index template and then, in the monthly layout with a retention, the Index State
+// Management policy that deletes old months. Both steps are idempotent, so Setup runs at every cold start (the
+// policy exists before the first monthly index is created, so that index is managed from birth) and from
+// `feed opensearch setup`.
+func (c *Client) Setup(ctx context.Context) (Applied, error) {
+	a := Applied{Template: TemplateName, Patterns: c.cfg.IndexPatterns()}
 	body, err := json.Marshal(c.cfg.Template())
 	if err != nil {
-		return fmt.Errorf("encode index template: %w", err)
+		return a, fmt.Errorf("encode index template: %w", err)
 	}
 	if _, err := c.expectOK(ctx, "PUT", "/_index_template/"+TemplateName, body); err != nil {
-		return fmt.Errorf("apply index template: %w", err)
+		return a, fmt.Errorf("apply index template: %w", err)
 	}
-	return nil
+	if c.cfg.RetentionMonths == 0 || c.cfg.layout() != LayoutMonthly {
+		return a, nil
+	}
+	a.Policy = PolicyID
+	a.PolicyChange, err = c.applyPolicy(ctx)
+	return a, err
 }
 
 // AddAlias puts indexes under the configured alias. It is idempotent. The template already does this for

@@ -1,6 +1,6 @@
 // Command zinc serves ZincSearch's Elasticsearch-compatible API at / so OpenSearch clients can talk to a real
-// search server on this machine (tests and `feed local`); it adds the _count and _cluster/health endpoints Zinc
-// lacks. It is a test and development tool, not part of the product.
+// search server on this machine (tests and `feed local`); it adds the _count and _cluster/health endpoints and
+// the Index State Management policy API (kept in memory, never run) that Zinc lacks. It is a test and development tool, not part of the product.
 //
 // Configuration is Zinc's own environment (ZINC_DATA_PATH, ZINC_FIRST_ADMIN_USER, ZINC_FIRST_ADMIN_PASSWORD,
 // ZINC_TELEMETRY, ZINC_SENTRY, ...) plus -addr. Every request needs HTTP basic auth as a Zinc user. When the

@@ -30,6 +30,10 @@ func setRoutes(r *gin.Engine) {
 	r.HEAD("/_index_template/:target", authorized("index.GetTemplate"), esProduct, index.GetTemplate)
 	r.DELETE("/_index_template/:target", authorized("index.DeleteTemplate"), esProduct, index.DeleteTemplate)
 
+	ism := newISMPolicies()
+	r.GET("/_plugins/_ism/policies/:id", authorized("index.GetTemplate"), esProduct, ism.get)
+	r.PUT("/_plugins/_ism/policies/:id", authorized("index.CreateTemplate"), esProduct, ism.put)
+
 	r.POST("/_aliases", authorized("index.AddOrRemoveESAlias"), esProduct, index.AddOrRemoveESAlias)
 	r.GET("/_alias", authorized("index.GetESAliases"), esProduct, index.GetESAliases)
 	r.GET("/_alias/:target_alias", authorized("index.GetESAliases"), esProduct, index.GetESAliases)

@@ -1,6 +1,7 @@
-// Package searchtest is a strict in-process OpenSearch for tests: it speaks the _bulk, _index_template and
-// _aliases protocols, validates every NDJSON pair and the documents against the template's mapping, checks
-// basic auth or the SigV4 signature, and injects item-level and request-level faults.
+// Package searchtest is a strict in-process OpenSearch for tests: it speaks the _bulk, _index_template,
+// _aliases and Index State Management policy protocols, validates every NDJSON pair and the documents against
+// the template's mapping and every policy against ISM's model, attaches policies to new indexes through their
+// ism_template, checks basic auth or the SigV4 signature, and injects item-level and request-level faults.
 package searchtest
 
 import (
@@ -61,6 +62,10 @@ type Server struct {
 	docs      map[string]map[string]json.RawMessage
 	attempts  map[string]int
 	bulks     []Bulk
+	policies  map[string]*storedPolicy
+	managed   map[string]string // index -> ISM policy attached at creation
+	seqNo     int64             // of the ISM config index
+	races     int               // ISM policy writes still to lose a race (RacePolicyWrites)
 }
 
 // Bulk describes one bulk request the server received.
@@ -73,7 +78,8 @@ type Bulk struct {
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := &Server{t: t, opts: opts, templates: map[string]map[string]any{}, aliases: map[string]map[string]bool{},
-		docs: map[string]map[string]json.RawMessage{}, attempts: map[string]int{}}
+		docs: map[string]map[string]json.RawMessage{}, attempts: map[string]int{},
+		policies: map[string]*storedPolicy{}, managed: map[string]string{}}
 	h := http.HandlerFunc(s.serve)
 	if opts.TLS {
 		s.Server = httptest.NewTLSServer(h)
@@ -160,6 +166,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.putTemplate(w, strings.TrimPrefix(r.URL.Path, "/_index_template/"), body)
 	case r.URL.Path == "/_aliases" && r.Method == http.MethodPost:
 		s.postAliases(w, body)
+	case strings.HasPrefix(r.URL.Path, "/_plugins/_ism/policies/") && r.Method == http.MethodGet:
+		s.getPolicy(w, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"))
+	case strings.HasPrefix(r.URL.Path, "/_plugins/_ism/policies/") && r.Method == http.MethodPut:
+		s.putPolicy(w, r, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"), body)
 	default:
 		s.t.Errorf("searchtest: unexpected request %s %s", r.Method, r.URL.Path)
 		writeError(w, http.StatusNotFound, "no_handler", r.Method+" "+r.URL.Path)
@@ -376,6 +386,7 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 			if s.docs[idx] == nil {
 				s.docs[idx] = map[string]json.RawMessage{}
 				s.applyTemplateAliases(idx)
+				s.attachPolicy(idx)
 			}
 			if _, exists := s.docs[idx][id]; exists {
 				it.Status, it.Result = http.StatusOK, "updated"
