@@ -25,7 +25,7 @@ func TestDeadLettersAreTheContract(t *testing.T) {
 	}
 	srv := searchtest.NewServer(t, searchtest.Options{})
 	kc := broker(t)
-	h := indexfn.NewHandler(indexer(t, srv, ""), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
+	h := indexfn.NewHandler(indexer(t, srv, naming("")), kafkaClient(t, kc), naming(""), "enhanced.dlq", quietLog())
 	ev := fixture(t)
 	counts, err := h.Handle(t.Context(), ev)
 	if err != nil {
