@@ -72,8 +72,9 @@ $(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHCOUNT ?= 10
 ## bench: the enrich hot path against its floor (benchstat: EnrichBatch10k vs Floor10k), the handler producing to
-## kfake, `feed bench` end to end at 1,000 bars/s, and each function's cold start and size under the Runtime
-## Interface Emulator. docs/performance.md explains the numbers.
+## kfake, a cold batch's previous closes for 8,000 symbols from DynamoDB (dynalite + 4 ms a request), `feed bench`
+## end to end at 1,000 bars/s, and each function's cold start and size under the Runtime Interface Emulator.
+## docs/performance.md explains the numbers.
 bench: deps
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
@@ -82,6 +83,8 @@ bench: deps
 	$(BENCHSTAT) $(BIN)/bench-codec.txt
 	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=6 ./shared/enrichfn > $(BIN)/bench-handler.txt
 	$(BENCHSTAT) $(BIN)/bench-handler.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkColdBatch8k$$' -benchtime=10x -count=1 ./shared/prevclose > $(BIN)/bench-prevclose.txt
+	$(BENCHSTAT) $(BIN)/bench-prevclose.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
 	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
 	@$(MAKE) -s build

@@ -47,8 +47,8 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		fixture string
 		want    string
 	}{
-		{"prevclose-range.json", `{"from":"2024-06-03","to":"2024-06-14","symbols":1,"closes":6,"skipped":0}`},
-		{"prevclose-scheduled.json", `{"from":"2024-05-31","to":"2024-06-10","symbols":1,"closes":6,"skipped":0}`},
+		{"prevclose-range.json", `{"from":"2024-06-03","to":"2024-06-14","symbols":1,"closes":6,"skipped":0,"snapshots":6}`},
+		{"prevclose-scheduled.json", `{"from":"2024-05-31","to":"2024-06-10","symbols":1,"closes":6,"skipped":0,"snapshots":6}`},
 	}
 	for _, tt := range tests { // one at a time: the emulator takes one invocation at once
 		event, err := os.ReadFile(filepath.Join("..", "..", "events", tt.fixture))

@@ -81,6 +81,6 @@ func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg aws.Confi
 	}
 	store := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.PrevCloseTable)
 	store.Source = Source
-	return &Loader{Bars: alpaca.NewREST(ac, 30*time.Second), Store: store, Symbols: ac.Symbols,
+	return &Loader{Bars: alpaca.NewREST(ac, 30*time.Second), Store: store, Snapshots: store, Symbols: ac.Symbols,
 		Lookback: cfg.LookbackDays, Log: log}, nil
 }

@@ -25,11 +25,19 @@ type Store interface {
 	Put(ctx context.Context, closes []prevclose.Close) error
 }
 
+// Snapshots rebuilds the per-date snapshots of every symbol's close from the stored closes
+// (prevclose.DynamoDB), so the enrich function reads a whole market's closes in a handful of requests.
+type Snapshots interface {
+	RebuildSnapshots(ctx context.Context, symbols []string) (prevclose.SnapshotResult, error)
+}
+
 // Loader copies closes from Bars to Store.
 type Loader struct {
-	Bars    DailyBars
-	Store   Store
-	Symbols []string
+	Bars  DailyBars
+	Store Store
+	// Snapshots, when set, are rebuilt after every run, so they never hide a close the run wrote.
+	Snapshots Snapshots
+	Symbols   []string
 	// Lookback is how many calendar days before the run's date a scheduled run rewrites (default 10: a long
 	// weekend plus holidays, so the latest close before any date is always among them).
 	Lookback int
@@ -48,6 +56,8 @@ type Result struct {
 	Symbols int    `json:"symbols"`
 	Closes  int    `json:"closes"`
 	Skipped int    `json:"skipped"` // closes Alpaca sent that may not be stored (non-positive price)
+	// Snapshots is how many per-date snapshots the run rebuilt.
+	Snapshots int `json:"snapshots"`
 }
 
 // MaxRangeDays bounds one on-demand range (about 20 years).
@@ -104,7 +114,14 @@ func (l *Loader) Range(ctx context.Context, from, to bar.Date) (Result, error) {
 		}
 		res.Closes += len(closes)
 	}
-	l.log().Info("loaded closes", "from", res.From, "to", res.To, "symbols", res.Symbols, "closes", res.Closes, "skipped", res.Skipped)
+	if l.Snapshots != nil {
+		sr, err := l.Snapshots.RebuildSnapshots(ctx, l.Symbols)
+		if err != nil {
+			return res, fmt.Errorf("rebuild snapshots after loading %s..%s: %w", from, to, err)
+		}
+		res.Snapshots = sr.Dates
+	}
+	l.log().Info("loaded closes", "from", res.From, "to", res.To, "symbols", res.Symbols, "closes", res.Closes, "skipped", res.Skipped, "snapshots", res.Snapshots)
 	return res, nil
 }
 

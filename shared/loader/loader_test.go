@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func newLoader(srv *fakealpaca.Server, api prevclose.DynamoDBAPI) (*loader.Loade
 	store := prevclose.NewDynamoDB(api, table)
 	store.Source = loader.Source
 	rest := alpaca.NewREST(alpaca.Config{Feed: "iex", DataURL: srv.DataURL, Key: "k", Secret: "s"}, 0)
-	return &loader.Loader{Bars: rest, Store: store, Symbols: []string{"AAPL", "NVDA"}, Log: slog.New(slog.DiscardHandler)}, store
+	return &loader.Loader{Bars: rest, Store: store, Snapshots: store, Symbols: []string{"AAPL", "NVDA"}, Log: slog.New(slog.DiscardHandler)}, store
 }
 
 // scan returns the table as symbol|date -> close.
@@ -83,6 +84,9 @@ func scan(t *testing.T, client *dynamodb.Client) map[string]float64 {
 	m := map[string]float64{}
 	for _, item := range out.Items {
 		s := item[prevclose.AttrSymbol].(*types.AttributeValueMemberS).Value
+		if s == prevclose.SnapshotSymbol {
+			continue
+		}
 		d := item[prevclose.AttrDate].(*types.AttributeValueMemberS).Value
 		c, err := strconv.ParseFloat(item[prevclose.AttrClose].(*types.AttributeValueMemberN).Value, 64)
 		if err != nil {
@@ -127,6 +131,16 @@ func TestPreMarketRunPutsTheSplitAdjustedCloseInPlace(t *testing.T) {
 	if e := rules.Apply(&firstBar, after, ok); e.Indicator != bar.Neutral || math.Abs(e.Change-0.5063) > 0.001 {
 		t.Errorf("first post-split bar: got %s %.4f%%, want Neutral +0.5063%%", e.Indicator, e.Change)
 	}
+	// the enrich function's batch read sees the adjusted close too, from the snapshot the run rebuilt: one request
+	reads := &countingAPI{DynamoDBAPI: client}
+	nvda, aapl := enrich.Lookup{Symbol: "NVDA", Before: exDate}, enrich.Lookup{Symbol: "AAPL", Before: exDate}
+	found, err := prevclose.NewDynamoDB(reads, table).PrevCloses(ctx, []enrich.Lookup{nvda, aapl})
+	if err != nil || math.Abs(found[nvda]-120.888) > 1e-9 || found[aapl] != 190+1208.88/1000 {
+		t.Fatalf("batch read after the pre-market run: got %v, %v; want NVDA 120.888, AAPL %v", found, err, 190+1208.88/1000)
+	}
+	if n := reads.n.Load(); n != 1 {
+		t.Errorf("batch read of 2 symbols: %d requests, want 1 (the snapshot)", n)
+	}
 	got := scan(t, client)
 	if got["NVDA|2024-06-03"] != 115 || got["AAPL|2024-06-07"] != 190+1208.88/1000 {
 		t.Errorf("lookback rewrite: got NVDA 06-03 %v, AAPL 06-07 %v; want 115 and %v", got["NVDA|2024-06-03"], got["AAPL|2024-06-07"], 190+1208.88/1000)
@@ -148,7 +162,7 @@ func TestRangeIsIdempotentAndWindowed(t *testing.T) {
 		}
 		results = append(results, res)
 	}
-	want := loader.Result{From: "2024-06-04", To: "2024-06-13", Symbols: 2, Closes: 16}
+	want := loader.Result{From: "2024-06-04", To: "2024-06-13", Symbols: 2, Closes: 16, Snapshots: 8}
 	for i, r := range results {
 		if r != want {
 			t.Errorf("run %d: got %+v, want %+v", i+1, r, want)
@@ -169,6 +183,22 @@ func TestRangeIsIdempotentAndWindowed(t *testing.T) {
 	if _, err := l.Range(ctx, date(t, "2024-06-13"), date(t, "2024-06-04")); err == nil {
 		t.Errorf("reversed range: got no error")
 	}
+}
+
+// countingAPI counts the requests sent to a real table.
+type countingAPI struct {
+	prevclose.DynamoDBAPI
+	n atomic.Int64
+}
+
+func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDBAPI.Query(ctx, in, opts...)
+}
+
+func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.n.Add(1)
+	return c.DynamoDBAPI.BatchGetItem(ctx, in, opts...)
 }
 
 // flaky leaves part of each of the first batches unprocessed, as a throttled table does.
@@ -231,8 +261,8 @@ func TestHandleEventFixtures(t *testing.T) {
 		file string
 		want loader.Result
 	}{
-		{"prevclose-scheduled.json", loader.Result{From: "2024-05-31", To: "2024-06-10", Symbols: 2, Closes: 12}},
-		{"prevclose-range.json", loader.Result{From: "2024-06-03", To: "2024-06-14", Symbols: 2, Closes: 20}},
+		{"prevclose-scheduled.json", loader.Result{From: "2024-05-31", To: "2024-06-10", Symbols: 2, Closes: 12, Snapshots: 6}},
+		{"prevclose-range.json", loader.Result{From: "2024-06-03", To: "2024-06-14", Symbols: 2, Closes: 20, Snapshots: 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -103,7 +103,7 @@ func TestContract(t *testing.T) {
 	}
 }
 
-func newDynamo(t *testing.T) *prevclose.DynamoDB {
+func newDynamo(t testing.TB) *prevclose.DynamoDB {
 	t.Helper()
 	s := dynalite.StartT(t)
 	client := s.Client()

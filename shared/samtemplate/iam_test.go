@@ -64,9 +64,9 @@ var allowedActions = map[string][]string{
 		"kafka-cluster:DescribeCluster", "kafka-cluster:AlterCluster", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
 		"kafka-cluster:AlterTopic", "kafka-cluster:DeleteTopic", "kafka-cluster:DescribeTopicDynamicConfiguration",
 		"kafka-cluster:AlterTopicDynamicConfiguration"}),
-	"EnrichRole":            slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query"}),
+	"EnrichRole":            slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query", "dynamodb:BatchGetItem"}),
 	"IndexRole":             slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}),
-	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
+	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterTaskRole":      slices.Concat(produce, []string{"secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterExecutionRole": slices.Concat(writeLogs, []string{"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}),
 }
