@@ -15,21 +15,36 @@ import (
 // ReadCSV reads closes in the file form `symbol,date,close` with a header line. Every bad row is reported, with
 // its line number, in one joined error.
 func ReadCSV(r io.Reader) ([]Close, error) {
+	var closes []Close
+	err := ScanCSV(r, func(c Close) error {
+		closes = append(closes, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return closes, nil
+}
+
+// ScanCSV reads the file form row by row, handing each valid close to fn, so a file of any size is read in
+// constant memory. Every bad row is reported, with its line number, in one joined error at the end; an error
+// from fn stops the scan and is returned as it is.
+func ScanCSV(r io.Reader, fn func(Close) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, errors.New("prev-close csv: empty, want header symbol,date,close")
+		return errors.New("prev-close csv: empty, want header symbol,date,close")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("prev-close csv: %w", err)
+		return fmt.Errorf("prev-close csv: %w", err)
 	}
 	if len(header) != 3 || !strings.EqualFold(strings.TrimPrefix(header[0], "\ufeff"), "symbol") ||
 		!strings.EqualFold(header[1], "date") || !strings.EqualFold(header[2], "close") {
-		return nil, fmt.Errorf("prev-close csv: header is %q, want symbol,date,close", strings.Join(header, ","))
+		return fmt.Errorf("prev-close csv: header is %q, want symbol,date,close", strings.Join(header, ","))
 	}
-	var closes []Close
 	var errs []error
 	for {
 		rec, err := cr.Read()
@@ -42,7 +57,7 @@ func ReadCSV(r io.Reader) ([]Close, error) {
 				errs = append(errs, fmt.Errorf("line %d: %w", pe.Line, pe.Err))
 				continue
 			}
-			return nil, fmt.Errorf("prev-close csv: %w", err)
+			return fmt.Errorf("prev-close csv: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != 3 {
@@ -59,17 +74,21 @@ func ReadCSV(r io.Reader) ([]Close, error) {
 			errs = append(errs, fmt.Errorf("line %d: close %q is not a number", line, rec[2]))
 			continue
 		}
-		c := Close{Symbol: strings.TrimSpace(rec[0]), Date: d, Close: v}
+		c := Close{Symbol: strings.Clone(strings.TrimSpace(rec[0])), Date: d, Close: v}
 		if err := c.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("line %d: %w", line, err))
 			continue
 		}
-		closes = append(closes, c)
+		if len(errs) == 0 {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("prev-close csv: %w", errors.Join(errs...))
+		return fmt.Errorf("prev-close csv: %w", errors.Join(errs...))
 	}
-	return closes, nil
+	return nil
 }
 
 // LoadCSVFile reads a CSV file of closes into a Memory store.

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -293,8 +294,8 @@ func prevCloseCase() emulatorCase {
 		},
 		check: func(t *testing.T, response []byte) {
 			var got struct {
-				From, To        string
-				Symbols, Closes int
+				From, To                   string
+				Symbols, Closes, Snapshots int
 			}
 			if err := json.Unmarshal(response, &got); err != nil {
 				t.Fatalf("response %s: %v", response, err)
@@ -307,8 +308,17 @@ func prevCloseCase() emulatorCase {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if int(out.Count) != got.Closes {
-				t.Errorf("table holds %d closes, the function reported %d", out.Count, got.Closes)
+			closes, snapshots := 0, map[string]bool{}
+			for _, item := range out.Items {
+				if s, _ := item[prevclose.AttrSymbol].(*types.AttributeValueMemberS); s != nil && s.Value == prevclose.SnapshotSymbol {
+					day, _, _ := strings.Cut(item[prevclose.AttrDate].(*types.AttributeValueMemberS).Value, "#")
+					snapshots[day] = true
+					continue
+				}
+				closes++
+			}
+			if closes != got.Closes || len(snapshots) != got.Snapshots || got.Snapshots == 0 {
+				t.Errorf("table holds %d closes and %d snapshots, the function reported %d and %d", closes, len(snapshots), got.Closes, got.Snapshots)
 			}
 		},
 	}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+func TestFeedPrevCloseImport(t *testing.T) {
+	db := dynalite.StartT(t)
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": db.Endpoint, "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "PREV_CLOSE_TABLE": ""} {
+		t.Setenv(k, v)
+	}
+	dir := t.TempDir()
+	// 500 symbols over 5 trading days: 2,500 closes
+	var csv strings.Builder
+	csv.WriteString("symbol,date,close\n")
+	days := []string{"2024-07-03", "2024-07-05", "2024-07-08", "2024-07-09", "2024-07-10"}
+	for s := range 500 {
+		for i, day := range days {
+			fmt.Fprintf(&csv, "S%03d,%s,%d.%02d\n", s, day, 10+i, s%100)
+		}
+	}
+	good := filepath.Join(dir, "closes.csv")
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(good, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("symbol,date,close\nAAPL,2024-07-10,190\nMSFT,2024-13-01,400\nNVDA,2024-07-10,-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+		wantErr  string
+	}{
+		{"no file", []string{"--table", "closes"}, exitUsage, "", "--csv and --table are required"},
+		{"no table", []string{"--csv", good}, exitUsage, "", "--csv and --table are required"},
+		{"missing file", []string{"--csv", filepath.Join(dir, "nope.csv"), "--table", "closes"}, exitUsage, "", "no such file"},
+		{"bad rows: nothing written, every bad line said", []string{"--csv", bad, "--table", "closes", "--create-table"}, exitUsage, "", "line 3"},
+		{"import", []string{"--csv", good, "--table", "closes", "--create-table"}, exitOK, `"closes":2500,"symbols":500,"snapshots":5`, "imported 2500 of 2500 closes (100%)"},
+		{"again: same items", []string{"--csv", good, "--table", "closes"}, exitOK, `"closes":2500,"symbols":500,"snapshots":5`, "imported 250"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"prevclose", "import"}, tt.args...), nil, &stdout, &stderr)
+			if code != tt.wantCode || !strings.Contains(stdout.String(), tt.wantOut) || !strings.Contains(stderr.String(), tt.wantErr) {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit %d, %q and %q", code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+			if tt.name == "bad rows: nothing written, every bad line said" && !strings.Contains(stderr.String(), "line 4") {
+				t.Errorf("stderr %q: want line 4 reported too", stderr.String())
+			}
+			if tt.wantCode == exitOK {
+				var res importResult
+				if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+					t.Fatal(err)
+				}
+				// plain progress lines when stderr is not a terminal: one a tenth
+				if n := strings.Count(stderr.String(), "imported "); n < 3 || n > 10 || strings.Contains(stderr.String(), "\r") {
+					t.Errorf("progress: %q, want plain lines", stderr.String())
+				}
+			}
+		})
+	}
+	client := db.Client()
+	if _, err := client.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("closes")}); err != nil {
+		t.Fatal(err)
+	}
+	// the functions' store reads what was imported, from the snapshots
+	store := prevclose.NewDynamoDB(client, "closes")
+	var lookups []enrich.Lookup
+	for s := range 500 {
+		lookups = append(lookups, enrich.Lookup{Symbol: fmt.Sprintf("S%03d", s), Before: bar.Date{Year: 2024, Month: 7, Day: 9}})
+	}
+	found, err := store.PrevCloses(context.Background(), lookups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, l := range lookups {
+		if want := 12 + float64(s%100)/100; found[l] != want {
+			t.Fatalf("%v: got %v, want %v (the close of 2024-07-08)", l, found[l], want)
+		}
+	}
+	if _, ok, err := store.PrevClose(context.Background(), "AAPL", bar.Date{Year: 2024, Month: 7, Day: 11}); err != nil || ok {
+		t.Errorf("AAPL from the rejected file: got %v, %v; want nothing written", ok, err)
+	}
+}
