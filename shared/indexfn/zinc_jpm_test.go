@@ -84,7 +84,7 @@ func TestZincIndexesKitSession(t *testing.T) {
 	}
 
 	if got := z.WaitCount(t, "finfeed-bars-2024.10", total); got != total {
-		t.Fatalf("documents in finfeed-bars-2024.10 (the kit is two October days): got %d, want %d", got, total)
+		t.Fatalf("documents in finfeed-bars-2024.10 (the JPM fixture is two October days): got %d, want %d", got, total)
 	}
 	if got := z.Count(t, "bars"); got != total {
 		t.Fatalf("documents under alias bars: got %d, want %d", got, total)
