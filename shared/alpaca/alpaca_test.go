@@ -179,3 +179,35 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		t.Errorf("config text shows the secret: %s", c)
 	}
 }
+
+// The stream and data URLs carry the API keys too: secure schemes, or the plain ones only to a loopback host.
+func TestStreamAndDataURLsAreSecure(t *testing.T) {
+	tests := []struct {
+		name, url, wantErr string
+	}{
+		{"ALPACA_STREAM_URL", "wss://stream.data.alpaca.markets/v2", ""},
+		{"ALPACA_STREAM_URL", "ws://127.0.0.1:8080/v2", ""},
+		{"ALPACA_STREAM_URL", "ws://stream.data.alpaca.markets/v2", "loopback"},
+		{"ALPACA_STREAM_URL", "https://stream.data.alpaca.markets/v2", "scheme"},
+		{"ALPACA_STREAM_URL", "wss://user:hunter2@stream.data.alpaca.markets/v2", "no credentials"},
+		{"ALPACA_DATA_URL", "https://data.alpaca.markets", ""},
+		{"ALPACA_DATA_URL", "http://localhost:9000", ""},
+		{"ALPACA_DATA_URL", "http://data.alpaca.markets", "loopback"},
+		{"ALPACA_DATA_URL", "http://192.168.1.10:9000", "loopback"},
+		{"ALPACA_DATA_URL", "https://data.alpaca.markets?token=hunter2", "no credentials or query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" "+tt.url, func(t *testing.T) {
+			env := map[string]string{"ALPACA_API_KEY": "k", "ALPACA_API_SECRET": "s", "SYMBOLS": "AAPL", tt.name: tt.url}
+			_, err := alpaca.Load(func(k string) string { return env[k] })
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("got %v, want no error", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.name) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("got %v, want a %s error mentioning %q", err, tt.name, tt.wantErr)
+			case err != nil && strings.Contains(err.Error(), "hunter2"):
+				t.Errorf("the error shows the URL's secret: %v", err)
+			}
+		})
+	}
+}

@@ -74,19 +74,10 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("ALPACA_FEED: %q is not one of iex, sip, test", c.Feed))
 	}
-	for name, v := range map[string]string{"ALPACA_STREAM_URL": c.StreamURL, "ALPACA_DATA_URL": c.DataURL} {
-		u, err := url.Parse(v)
-		if err != nil || u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s: %q is not an absolute URL", name, v))
-			continue
-		}
-		ok := map[string]bool{"ALPACA_STREAM_URL": u.Scheme == "ws" || u.Scheme == "wss",
-			"ALPACA_DATA_URL": u.Scheme == "http" || u.Scheme == "https"}[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: scheme %q is not supported", name, u.Scheme))
-		}
-	}
-	errs = append(errs, validAPIURL(c.APIURL))
+	errs = append(errs,
+		validURL("ALPACA_STREAM_URL", c.StreamURL, "wss", "ws", DefaultStreamURL),
+		validURL("ALPACA_DATA_URL", c.DataURL, "https", "http", DefaultDataURL),
+		validURL("ALPACA_API_URL", c.APIURL, "https", "http", DefaultAPIURL))
 	if len(c.Symbols) == 0 {
 		errs = append(errs, errors.New("SYMBOLS: required (comma-separated symbols, or *)"))
 	}
@@ -144,22 +135,23 @@ func (c Config) LogValue() slog.Value {
 // String is LogValue's text, so fmt never prints the secret either.
 func (c Config) String() string { return c.LogValue().String() }
 
-// validAPIURL accepts an https URL, or http to a loopback host (a local fake): the API keys travel in its
-// request headers. The URL is not quoted back: it may carry user information.
-func validAPIURL(v string) error {
+// validURL accepts an absolute URL with the secure scheme, or the plain one to a loopback host (a local fake):
+// the API keys travel over every Alpaca connection, so they never cross a network in the clear. The URL is not
+// quoted back: it may carry user information.
+func validURL(name, v, secure, plain, example string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" {
-		return errors.New("ALPACA_API_URL: want an absolute URL with no credentials or query, e.g. " + DefaultAPIURL)
+		return fmt.Errorf("%s: want an absolute URL with no credentials or query, e.g. %s", name, example)
 	}
 	switch {
-	case u.Scheme == "https":
+	case u.Scheme == secure:
 		return nil
-	case u.Scheme == "http" && loopback(u.Hostname()):
+	case u.Scheme == plain && loopback(u.Hostname()):
 		return nil
-	case u.Scheme == "http":
-		return fmt.Errorf("ALPACA_API_URL: http is only for a loopback host (the API keys travel in its headers), got host %q", u.Hostname())
+	case u.Scheme == plain:
+		return fmt.Errorf("%s: %s is only for a loopback host (the API keys travel over it), got host %q; use %s", name, plain, u.Hostname(), secure)
 	default:
-		return fmt.Errorf("ALPACA_API_URL: scheme %q is not supported (https)", u.Scheme)
+		return fmt.Errorf("%s: scheme %q is not supported (%s)", name, u.Scheme, secure)
 	}
 }
 
