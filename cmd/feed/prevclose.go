@@ -27,10 +27,13 @@ func init() {
 // environment (ALPACA_*, SYMBOLS, PREV_CLOSE_TABLE; AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB), some of which
 // flags may set. Without a range it does what the scheduled run does now. It prints the result as JSON.
 // Exit 0 on success, 1 on failure, 2 for usage errors. `feed prevclose import` loads a CSV file instead
-// (runPrevCloseImport).
+// (runPrevCloseImport); `feed prevclose snapshots` rebuilds the snapshots (runPrevCloseSnapshots).
 func runPrevClose(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "import" {
 		return runPrevCloseImport(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "snapshots" {
+		return runPrevCloseSnapshots(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("feed prevclose", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -45,6 +48,7 @@ func runPrevClose(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: feed prevclose [--from YYYY-MM-DD --to YYYY-MM-DD] [--symbols S,..] [--table T] [--data-url URL] [--create-table]\n"+
 			"       feed prevclose import --csv FILE --table NAME [--create-table]\n"+
+			"       feed prevclose snapshots --table NAME [--symbols S,..]\n"+
 			"Alpaca keys come from ALPACA_API_KEY/ALPACA_API_SECRET or ALPACA_SECRET_ARN; AWS from the usual chain.")
 		fs.PrintDefaults()
 	}

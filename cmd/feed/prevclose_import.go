@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -196,4 +198,55 @@ func (p *progress) done() {
 	if p.tty && !p.last.IsZero() {
 		fmt.Fprintln(p.out)
 	}
+}
+
+// runPrevCloseSnapshots is `feed prevclose snapshots --table NAME [--symbols S,..]`: rebuilds the table's per-date
+// snapshots from its items, for the symbols given and those already in the newest snapshot (what the loader and
+// import do after writing; for operators after writing closes some other way). It prints the result as JSON.
+func runPrevCloseSnapshots(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("feed prevclose snapshots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	table := fs.String("table", os.Getenv("PREV_CLOSE_TABLE"), "DynamoDB table (default $PREV_CLOSE_TABLE)")
+	symbols := fs.String("symbols", "", "comma-separated symbols to include besides those already in the snapshots")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: feed prevclose snapshots --table NAME [--symbols S,..]\n"+
+			"AWS from the usual chain; AWS_ENDPOINT_URL_DYNAMODB for a local DynamoDB.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 || *table == "" {
+		fmt.Fprintln(stderr, "feed prevclose snapshots: --table is required, nothing else")
+		fs.Usage()
+		return exitUsage
+	}
+	var list []string
+	for s := range strings.SplitSeq(*symbols, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if err := bar.ValidateSymbol(s); err != nil {
+				fmt.Fprintf(stderr, "feed prevclose snapshots: --symbols: %v\n", err)
+				return exitUsage
+			}
+			list = append(list, s)
+		}
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "feed prevclose snapshots: load aws config: %v\n", err)
+		return exitFailure
+	}
+	res, err := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), *table).RebuildSnapshots(ctx, list)
+	if err != nil {
+		fmt.Fprintf(stderr, "feed prevclose snapshots: %v\n", err)
+		return exitFailure
+	}
+	if err := json.NewEncoder(stdout).Encode(res); err != nil {
+		fmt.Fprintf(stderr, "feed prevclose snapshots: write result: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
 }

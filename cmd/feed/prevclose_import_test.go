@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dynalite"
@@ -19,13 +20,20 @@ import (
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
-func TestFeedPrevCloseImport(t *testing.T) {
+// localDynamo starts dynalite and points the AWS SDK's default configuration at it.
+func localDynamo(t *testing.T) *dynalite.Server {
+	t.Helper()
 	db := dynalite.StartT(t)
 	for k, v := range map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": db.Endpoint, "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "PREV_CLOSE_TABLE": ""} {
 		t.Setenv(k, v)
 	}
+	return db
+}
+
+func TestFeedPrevCloseImport(t *testing.T) {
+	db := localDynamo(t)
 	dir := t.TempDir()
 	// 500 symbols over 5 trading days: 2,500 closes
 	var csv strings.Builder
@@ -101,5 +109,52 @@ func TestFeedPrevCloseImport(t *testing.T) {
 	}
 	if _, ok, err := store.PrevClose(context.Background(), "AAPL", bar.Date{Year: 2024, Month: 7, Day: 11}); err != nil || ok {
 		t.Errorf("AAPL from the rejected file: got %v, %v; want nothing written", ok, err)
+	}
+}
+
+// Closes written some other way (here: the store's Put alone) reach the snapshots with `feed prevclose snapshots`.
+func TestFeedPrevCloseSnapshots(t *testing.T) {
+	db := localDynamo(t)
+	ctx := context.Background()
+	store := prevclose.NewDynamoDB(db.Client(), "closes")
+	if err := prevclose.CreateTable(ctx, db.Client(), "closes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(ctx, []prevclose.Close{{Symbol: "AAPL", Date: bar.Date{Year: 2024, Month: 7, Day: 10}, Close: 190},
+		{Symbol: "NVDA", Date: bar.Date{Year: 2024, Month: 7, Day: 9}, Close: 130}, {Symbol: "NVDA", Date: bar.Date{Year: 2024, Month: 7, Day: 10}, Close: 131}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"no table", nil, exitUsage, ""},
+		{"bad symbol", []string{"--table", "closes", "--symbols", "A B"}, exitUsage, ""},
+		{"missing table", []string{"--table", "nope", "--symbols", "AAPL"}, exitFailure, ""},
+		{"rebuild", []string{"--table", "closes", "--symbols", "AAPL, NVDA"}, exitOK, `{"dates":2,"symbols":2,"chunks":2,"deleted":0}`},
+		{"again, symbols from the snapshots", []string{"--table", "closes"}, exitOK, `{"dates":2,"symbols":2,"chunks":2,"deleted":0}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(ctx, append([]string{"prevclose", "snapshots"}, tt.args...), nil, &stdout, &stderr)
+			if code != tt.wantCode || !strings.Contains(stdout.String(), tt.wantOut) {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit %d and %q", code, stdout.String(), stderr.String(), tt.wantCode, tt.wantOut)
+			}
+		})
+	}
+	snap, err := db.Client().Query(ctx, &dynamodb.QueryInput{TableName: aws.String("closes"),
+		KeyConditionExpression:    aws.String("symbol = :s"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: prevclose.SnapshotSymbol}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Items) != 2 {
+		t.Fatalf("%d snapshot items, want 2", len(snap.Items))
+	}
+	if got := snap.Items[1][prevclose.AttrCloses].(*types.AttributeValueMemberS).Value; got != "AAPL\t190\nNVDA\t131\n" {
+		t.Errorf("snapshot of 2024-07-10: %q", got)
 	}
 }

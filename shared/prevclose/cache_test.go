@@ -59,6 +59,24 @@ func (c *countingSource) setErr(err error) {
 	c.err = err
 }
 
+// clock is a settable clock, safe for the cache's background refreshes.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func memory(t *testing.T, closes ...prevclose.Close) *prevclose.Memory {
 	t.Helper()
 	m, err := prevclose.NewMemory(closes...)
@@ -112,8 +130,8 @@ func TestCacheSingleflight(t *testing.T) {
 func TestCacheTTLs(t *testing.T) {
 	m := memory(t, prevclose.Close{Symbol: "X", Date: d("2024-07-10"), Close: 10})
 	src := &countingSource{inner: m}
-	now := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
-	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, NegativeTTL: time.Minute, Now: func() time.Time { return now }})
+	clk := &clock{t: time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)}
+	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, NegativeTTL: time.Minute, Now: clk.Now})
 	ctx := context.Background()
 
 	// not found is cached for NegativeTTL only: a close loaded later is seen after it
@@ -126,7 +144,7 @@ func TestCacheTTLs(t *testing.T) {
 	if _, ok, _ := c.PrevClose(ctx, "Y", d("2024-07-11")); ok {
 		t.Error("Y: negative answer not cached")
 	}
-	now = now.Add(61 * time.Second)
+	clk.Add(61 * time.Second)
 	if v, ok, _ := c.PrevClose(ctx, "Y", d("2024-07-11")); !ok || v != 5 {
 		t.Errorf("Y after NegativeTTL: got %v, %v; want 5", v, ok)
 	}
@@ -138,11 +156,11 @@ func TestCacheTTLs(t *testing.T) {
 	if err := m.Put(ctx, []prevclose.Close{{Symbol: "X", Date: d("2024-07-10"), Close: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(9 * time.Minute)
+	clk.Add(9 * time.Minute)
 	if v, _, _ := c.PrevClose(ctx, "X", d("2024-07-11")); v != 10 {
 		t.Errorf("X within TTL: got %v, want cached 10", v)
 	}
-	now = now.Add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	if v, _, _ := c.PrevClose(ctx, "X", d("2024-07-11")); v != 1 {
 		t.Errorf("X after TTL: got %v, want 1", v)
 	}
@@ -257,15 +275,15 @@ func TestCacheBatchSharesInflight(t *testing.T) {
 func TestCacheServesStaleOnError(t *testing.T) {
 	m := memory(t, prevclose.Close{Symbol: "X", Date: d("2024-07-10"), Close: 10})
 	src := &countingSource{inner: m}
-	now := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
-	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, Now: func() time.Time { return now }})
+	clk := &clock{t: time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)}
+	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, Now: clk.Now})
 	ctx := context.Background()
 	if _, err := c.PrevCloses(ctx, lookups("X", "NONE")); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("throttled")
 	src.setErr(boom)
-	now = now.Add(11 * time.Minute) // both expired: read through, which fails
+	clk.Add(11 * time.Minute) // both expired: read through, which fails
 	got, err := c.PrevCloses(ctx, lookups("X", "NONE"))
 	if err != nil {
 		t.Fatalf("known answers: got error %v, want the stale answers", err)
@@ -305,11 +323,9 @@ func TestCacheRefreshAhead(t *testing.T) {
 	}
 	m := memory(t, closes...)
 	src := &countingSource{inner: m}
-	var mu sync.Mutex
-	now := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, Now: clock})
+	clk := &clock{t: time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)}
+	advance := clk.Add
+	c := prevclose.NewCache(src, prevclose.CacheOptions{TTL: 10 * time.Minute, Now: clk.Now})
 	ctx := context.Background()
 	if _, err := c.PrevCloses(ctx, lookups(syms...)); err != nil {
 		t.Fatal(err)
