@@ -49,6 +49,7 @@ func runBench(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&c.BatchWindow, "batch-window", 0, "event-source mapping batching window")
 	fs.IntVar(&c.Partitions, "partitions", loadtest.DefaultPartitions, "partitions of each topic")
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "execution environments running the enrich handler at once (0: one per partition)")
+	fs.IntVar(&c.NoCloseEvery, "no-close-every", loadtest.DefaultNoCloseEvery, "one synthetic symbol in N has no previous close (Unknown), from the 20th on (0: none)")
 	fs.IntVar(&c.BadEvery, "bad-every", 100, "make every n-th bar invalid to exercise the dead-letter path (0: none)")
 	fs.StringVar(&o.table, "prev-closes-table", "", "previous closes from this DynamoDB table, as the Lambda reads them (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION)")
 	fs.BoolVar(&o.seed, "seed", false, "with --prev-closes-table: create the table if needed and write the synthetic symbols' closes first")
@@ -99,8 +100,8 @@ func (o benchOptions) validate(nargs int) error {
 	if c.Symbols < 0 || (c.Symbols == 0 && c.Bars <= 0) || (c.Symbols > 0 && c.Minutes <= 0) {
 		errs = append(errs, errors.New("--bars, or --symbols and --minutes, must be positive"))
 	}
-	if c.Rate < 0 || c.BadEvery < 0 || c.Concurrency < 0 || c.Partitions < 1 || o.latency < 0 {
-		errs = append(errs, errors.New("--rate, --bad-every, --concurrency and --dynamodb-latency must not be negative, --partitions positive"))
+	if c.Rate < 0 || c.BadEvery < 0 || c.NoCloseEvery < 0 || c.Concurrency < 0 || c.Partitions < 1 || o.latency < 0 {
+		errs = append(errs, errors.New("--rate, --bad-every, --no-close-every, --concurrency and --dynamodb-latency must not be negative, --partitions positive"))
 	}
 	if len(o.sweep) > 0 && c.Symbols > 0 {
 		errs = append(errs, errors.New("--sweep and --symbols: set one, not both"))
@@ -127,7 +128,7 @@ func bench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error 
 		}
 		if o.seed {
 			// a market's symbols and closes depend only on their index: the largest market covers the others
-			closes := loadtest.NewMarket(max(slices.Max(counts), loadtest.RateSymbols)).Closes()
+			closes := loadtest.NewMarket(max(slices.Max(counts), loadtest.RateSymbols), cfg.NoCloseEvery).Closes()
 			if err := t.seed(ctx, closes); err != nil {
 				return err
 			}

@@ -30,6 +30,9 @@ type Config struct {
 	MinuteEvery time.Duration // default 3s
 	Burst       time.Duration // default 1s
 
+	// NoCloseEvery leaves one symbol in NoCloseEvery without a previous close (0: every symbol has one); see
+	// Market.
+	NoCloseEvery int
 	// BadEvery makes every n-th bar invalid (0: none), so the dead-letter path is measured too.
 	BadEvery int
 	// BatchSize and BatchWindow configure the event-source mappings as the template would.
@@ -57,7 +60,7 @@ const (
 	DefaultMinuteEvery = 3 * time.Second
 	DefaultBurst       = time.Second
 	DefaultPartitions  = 4
-	// RateSymbols is how many symbols a steady-rate run cycles through (NewMarket(RateSymbols) is its market).
+	// RateSymbols is how many symbols a steady-rate run cycles through (NewMarket(RateSymbols, ...) is its market).
 	RateSymbols = 50
 	benchGroup  = "finfeed-bench"
 )

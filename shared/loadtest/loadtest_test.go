@@ -54,7 +54,7 @@ func TestPercentile(t *testing.T) {
 func TestRunMarketBursts(t *testing.T) {
 	var progress []Progress
 	res, err := Run(context.Background(), Config{
-		Symbols: 200, Minutes: 2, MinuteEvery: 500 * time.Millisecond, Burst: 200 * time.Millisecond, BatchSize: 100,
+		Symbols: 200, Minutes: 2, MinuteEvery: 500 * time.Millisecond, Burst: 200 * time.Millisecond, BatchSize: 100, NoCloseEvery: 200,
 		Partitions: 2, Progress: func(p Progress) { progress = append(progress, p) }, Timeout: 2 * time.Minute,
 	}, nil)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestRunMarketBursts(t *testing.T) {
 
 // A store with other closes than the market's makes every bar with a close unexpected.
 func TestRunCountsUnexpectedEnrichments(t *testing.T) {
-	m := NewMarket(40)
+	m := NewMarket(40, DefaultNoCloseEvery)
 	var closes []prevclose.Close
 	for _, c := range m.Closes() {
 		c.Close *= 2
@@ -102,7 +102,7 @@ func TestRunCountsUnexpectedEnrichments(t *testing.T) {
 	}
 	var calls atomic.Int64
 	res, err := Run(context.Background(), Config{
-		Symbols: 40, Minutes: 1, MinuteEvery: 200 * time.Millisecond, Burst: 100 * time.Millisecond, Partitions: 1,
+		Symbols: 40, Minutes: 1, MinuteEvery: 200 * time.Millisecond, Burst: 100 * time.Millisecond, Partitions: 1, NoCloseEvery: DefaultNoCloseEvery,
 		NewStore: func(func() time.Time) (enrich.PrevCloses, error) { return mem, nil },
 		Requests: func() int64 { return calls.Add(1) }, Timeout: 2 * time.Minute,
 	}, nil)
@@ -118,7 +118,7 @@ func TestRunCountsUnexpectedEnrichments(t *testing.T) {
 }
 
 func TestSymbolNamesAreDistinctAndValid(t *testing.T) {
-	m := NewMarket(20000)
+	m := NewMarket(20000, 0)
 	seen := map[string]bool{}
 	for _, s := range m.Symbols() {
 		if seen[s] || bar.ValidateSymbol(s) != nil {
@@ -135,6 +135,14 @@ func TestSymbolNamesAreDistinctAndValid(t *testing.T) {
 			if err := b.Validate(); err != nil {
 				t.Fatalf("bar %d/%d: %v", i, k, err)
 			}
+		}
+	}
+}
+
+func TestMarketLeavesOneSymbolInNWithoutAClose(t *testing.T) {
+	for _, tt := range []struct{ every, want int }{{0, 400}, {200, 398}, {20, 380}, {5, 380}} {
+		if got := len(NewMarket(400, tt.every).Closes()); got != tt.want {
+			t.Errorf("NewMarket(400, %d): %d closes, want %d", tt.every, got, tt.want)
 		}
 	}
 }

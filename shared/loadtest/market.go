@@ -9,13 +9,18 @@ import (
 )
 
 // Market is the synthetic market a run writes: n distinct symbols, one bar per symbol per market minute, with
-// prices chosen so that every indicator value appears each minute. One symbol in 200 (the 20th, 220th, ...) has
-// no previous close (Unknown: a new listing; in the real market a handful a day), two in 20 trade 6–7 % above
-// it (Bullish), two in 20 6–7 % below it (Bearish), the rest within ±1 % (Neutral).
+// prices chosen so that every indicator value appears each minute. One symbol in noCloseEvery (the 20th, then
+// every noCloseEvery-th) has no previous close (Unknown: a new listing), two in 20 trade 6–7 % above it
+// (Bullish), two in 20 6–7 % below it (Bearish), the rest within ±1 % (Neutral).
 type Market struct {
-	symbols []string
-	index   map[string]int
+	symbols      []string
+	index        map[string]int
+	noCloseEvery int
 }
+
+// DefaultNoCloseEvery is one symbol in 200 without a previous close: more than the real market's handful of new
+// listings a day, so that the cost of Unknown symbols (a lookup each minute) shows.
+const DefaultNoCloseEvery = 200
 
 // Session is the market day the bars belong to; previous closes are dated the day before.
 var (
@@ -23,9 +28,13 @@ var (
 	prevCloseDate = bar.Date{Year: 2024, Month: 7, Day: 10}
 )
 
-// NewMarket returns a market of n symbols (four to five capital letters: AAAA, AAAB, ...).
-func NewMarket(n int) *Market {
-	m := &Market{symbols: make([]string, n), index: make(map[string]int, n)}
+// NewMarket returns a market of n symbols (four to five capital letters: AAAA, AAAB, ...), one in noCloseEvery
+// without a previous close (0: none; values below 20 count as 20).
+func NewMarket(n, noCloseEvery int) *Market {
+	m := &Market{symbols: make([]string, n), index: make(map[string]int, n), noCloseEvery: noCloseEvery}
+	if noCloseEvery > 0 {
+		m.noCloseEvery = max(noCloseEvery, 20)
+	}
 	for i := range n {
 		s := symbolName(i)
 		m.symbols[i] = s
@@ -49,8 +58,9 @@ func symbolName(i int) string {
 // Symbols are the market's symbols in order.
 func (m *Market) Symbols() []string { return m.symbols }
 
-// hasClose reports whether symbol i has a previous close (one in 200 has none, from the 20th on).
-func hasClose(i int) bool { return i%200 != 19 }
+// hasClose reports whether symbol i has a previous close (one in noCloseEvery has none, from the 20th on; the
+// 20th is Neutral-priced, so no Bullish or Bearish symbol loses its close).
+func (m *Market) hasClose(i int) bool { return m.noCloseEvery == 0 || i%m.noCloseEvery != 19 }
 
 // prevClose is symbol i's previous close.
 func prevClose(i int) float64 { return cents(20 + float64(i%997)*0.37) }
@@ -61,7 +71,7 @@ func cents(x float64) float64 { return math.Round(x*100) / 100 }
 func (m *Market) Closes() []prevclose.Close {
 	cs := make([]prevclose.Close, 0, len(m.symbols))
 	for i, s := range m.symbols {
-		if hasClose(i) {
+		if m.hasClose(i) {
 			cs = append(cs, prevclose.Close{Symbol: s, Date: prevCloseDate, Close: prevClose(i)})
 		}
 	}
@@ -93,7 +103,7 @@ func (m *Market) Bar(i, k int) bar.Raw {
 // false for a symbol not in the market.
 func (m *Market) expected(symbol string) (i int, close float64, ok, known bool) {
 	i, known = m.index[symbol]
-	if !known || !hasClose(i) {
+	if !known || !m.hasClose(i) {
 		return i, 0, false, known
 	}
 	return i, prevClose(i), true, true

@@ -42,12 +42,12 @@ const stableTimeout = time.Minute
 func newRun(ctx context.Context, cfg Config, log *slog.Logger) (_ *run, err error) {
 	r := &run{cfg: cfg, log: log}
 	if cfg.Symbols > 0 {
-		r.market = NewMarket(cfg.Symbols)
+		r.market = NewMarket(cfg.Symbols, cfg.NoCloseEvery)
 		// a market minute lasts MinuteEvery: cache lifetimes (minutes) pass as they would in the market
 		t0, scale := time.Now(), float64(time.Minute)/float64(cfg.MinuteEvery)
 		r.clock = func() time.Time { return t0.Add(time.Duration(float64(time.Since(t0)) * scale)) }
 	} else {
-		r.market = NewMarket(RateSymbols)
+		r.market = NewMarket(RateSymbols, cfg.NoCloseEvery)
 		r.clock = time.Now
 	}
 	defer func() {
