@@ -115,7 +115,7 @@ bench-market: $(DYNALITE_DIR)/node_modules/.package-lock.json
 		--prev-closes-table market --seed --dynamodb-latency $(DYNAMODB_LATENCY) $(MARKET_FLAGS))
 
 PLOT_SYMBOLS ?= 1000,2000,4000,8000,11000
-PLOT_MINUTES ?= 5
+PLOT_MINUTES ?= 10
 .PHONY: plots
 ## plots: docs/burst-latency.png, burst latency against the symbol count, from a measured run of each of
 ## PLOT_SYMBOLS (as bench-market, PLOT_MINUTES minutes each)

@@ -49,12 +49,20 @@ func (t *prevCloseTable) cache(now func() time.Time) *prevclose.Cache {
 // Requests is how many HTTP requests the client has sent so far.
 func (t *prevCloseTable) Requests() int64 { return t.requests.Load() }
 
-// seed creates the table unless it exists and writes closes into it.
+// seed creates the table unless it exists, writes closes into it and rebuilds its snapshots.
 func (t *prevCloseTable) seed(ctx context.Context, closes []prevclose.Close) error {
 	if err := prevclose.CreateTable(ctx, t.client, t.name); err != nil {
 		return fmt.Errorf("--seed: %w", err)
 	}
 	if err := t.store.Put(ctx, closes); err != nil {
+		return fmt.Errorf("--seed: %w", err)
+	}
+	// the per-date snapshots the enrich function's batch lookups read, as the loader rebuilds them
+	symbols := make([]string, 0, len(closes))
+	for _, c := range closes {
+		symbols = append(symbols, c.Symbol)
+	}
+	if _, err := t.store.RebuildSnapshots(ctx, symbols); err != nil {
 		return fmt.Errorf("--seed: %w", err)
 	}
 	return nil
