@@ -22,7 +22,7 @@ test: deps vet
 	$(MAKE) contract
 
 CONTRACT_DIR := tools/asyncapi
-FIXTURES := shared/fixtures/testdata
+FIXTURES := shared/dev/fixtures/testdata
 ## contract: docs/asyncapi.yaml through the official AsyncAPI parser (errors fail, warnings print), the schema
 ## files compiled strictly by ajv, and `feed enrich`'s output on the seed sample and the JPM fixture (previous
 ## close known and unknown) validated by ajv against docs/schemas/enhanced.schema.json
@@ -86,7 +86,7 @@ bench: deps
 	$(GO) test -run='^$$' -bench='^BenchmarkColdBatch8k$$' -benchtime=10x -count=1 ./shared/prevclose > $(BIN)/bench-prevclose.txt
 	$(BENCHSTAT) $(BIN)/bench-prevclose.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
-	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
+	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/dev/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
 	@$(MAKE) -s build
 	@for f in $(BIN)/lambda/*/bootstrap; do echo "size $$(basename $$(dirname $$f)) linux/arm64 $$(stat -c %s $$f) bytes"; done
 

@@ -12,7 +12,7 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/finfeed/finfeed/docs"
-	"github.com/finfeed/finfeed/shared/broker"
+	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/provision"
 )
 

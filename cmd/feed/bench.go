@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/dev/loadtest"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/loadtest"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dynalite"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 

@@ -13,10 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/synth"
 )
 
 // sessionBars is `feed local`'s synthetic session as the enhanced topic holds it, per symbol in time order.

@@ -7,7 +7,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/finfeed/finfeed/docs"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 )
 
 func contractSchema(t *testing.T, name string) *jsonschema.Schema {

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 )
 
 func runFeed(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {

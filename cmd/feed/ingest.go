@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
 

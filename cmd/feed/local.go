@@ -21,14 +21,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/broker"
+	"github.com/finfeed/finfeed/shared/dev/broker"
+	"github.com/finfeed/finfeed/shared/dev/esm"
+	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
-	"github.com/finfeed/finfeed/shared/esm"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/synth"
 )
 
 func init() {

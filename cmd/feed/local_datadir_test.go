@@ -10,9 +10,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/synth"
 )
 
 // TestLocalDataDirRestart: a second run on the same --data-dir still has the first run's records, and its

@@ -8,7 +8,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 )
 
 // badLines are raw records the enrich function must send to raw.dlq.

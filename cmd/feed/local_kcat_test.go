@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 )
 
 // TestLocalNoAuthKcat: with --no-auth, Debian's kcat (librdkafka) reads the enriched feed, and it equals the

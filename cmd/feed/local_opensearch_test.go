@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/indexfn"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 // TestLocalIndexesIntoOpenSearch: with --opensearch-url the index function runs on enhanced through its own

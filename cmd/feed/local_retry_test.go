@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/esm"
-	"github.com/finfeed/finfeed/shared/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/esm"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 )
 
 // TestLocalRetriesFailedBatches: the first invocations fail after the handler already wrote its output (the

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
+	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
-	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
 
 func TestFeedOpenSearch(t *testing.T) {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 

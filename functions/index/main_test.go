@@ -9,8 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/finfeed/finfeed/shared/lambdarie"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
+	"github.com/finfeed/finfeed/shared/dev/lambdarie"
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 )
 
 // TestBootstrapUnderRIE builds this function as Lambda runs it (linux, lambda.norpc) and invokes it through the

@@ -20,7 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 )
 
 // TestBinaryFlushesOnSIGTERM runs the built ingester as ECS does: configuration from the environment, the

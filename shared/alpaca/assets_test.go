@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 )
 
 func TestAssetsAreTheActiveTradableUSEquities(t *testing.T) {

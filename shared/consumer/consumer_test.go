@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finfeed/finfeed/shared/broker"
 	"github.com/finfeed/finfeed/shared/consumer"
+	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/kafka"
 )
 

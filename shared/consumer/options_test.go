@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/broker"
 	"github.com/finfeed/finfeed/shared/consumer"
+	"github.com/finfeed/finfeed/shared/dev/broker"
 )
 
 // enriched is an enhanced record of symbol at the New York minute hhmm of 2024-10-31, with close c.

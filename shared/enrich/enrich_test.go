@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/finfeed/finfeed/docs"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/enrichfn"
-	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 

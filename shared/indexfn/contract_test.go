@@ -7,8 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/docs"
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/indexfn"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 // The index function's dead letters on enhanced.dlq carry the headers the contract describes

@@ -21,10 +21,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 // broker starts kfake on a real loopback port with the topics the function touches.

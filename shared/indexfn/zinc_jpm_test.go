@@ -11,12 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/fixtures"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
 
 // jpmEvents enriches the fixture's two days of JPM bars as the enrich function does and groups the enhanced records

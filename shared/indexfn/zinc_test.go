@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/zinctest"
 )
 
 // markers is one new bar per symbol of the fixture, written after everything else.

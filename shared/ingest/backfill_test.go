@@ -9,8 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
 

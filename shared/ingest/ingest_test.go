@@ -16,9 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
 

@@ -11,8 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/ingest"
 )
 

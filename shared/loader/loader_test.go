@@ -22,10 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/loader"
 	"github.com/finfeed/finfeed/shared/prevclose"

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/dynalite"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )

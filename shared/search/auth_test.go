@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 	"github.com/finfeed/finfeed/shared/secrets"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 // fastBackoff keeps retries quick in tests; the attempt count is what matters.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 func TestPolicyDocument(t *testing.T) {

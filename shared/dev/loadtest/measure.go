@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/broker"
+	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/enrich"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finfeed/finfeed/shared/broker"
+	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/kafka"
 )
 

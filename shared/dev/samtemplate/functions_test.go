@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/finfeed/finfeed/shared/lambdarie"
-	"github.com/finfeed/finfeed/shared/samtemplate"
+	"github.com/finfeed/finfeed/shared/dev/lambdarie"
+	"github.com/finfeed/finfeed/shared/dev/samtemplate"
 )
 
 // functions are the template's functions with the package their Makefile target builds.

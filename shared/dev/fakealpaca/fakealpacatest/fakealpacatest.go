@@ -5,7 +5,7 @@ package fakealpacatest
 import (
 	"testing"
 
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
 )
 
 // Start starts a server for the test that accepts the key/secret pair and closes it at cleanup.

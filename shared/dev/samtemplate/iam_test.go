@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/finfeed/finfeed/shared/samtemplate"
+	"github.com/finfeed/finfeed/shared/dev/samtemplate"
 )
 
 // grant is one Allow statement of a role, resolved for a scenario.

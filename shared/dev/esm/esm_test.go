@@ -18,8 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/finfeed/finfeed/shared/broker"
-	"github.com/finfeed/finfeed/shared/esm"
+	"github.com/finfeed/finfeed/shared/dev/broker"
+	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/kafka"
 )
 

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/synth"
 )
 
 func TestDeterministic(t *testing.T) {

@@ -23,13 +23,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca"
-	"github.com/finfeed/finfeed/shared/alpaca/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dynalite"
-	"github.com/finfeed/finfeed/shared/lambdarie"
+	"github.com/finfeed/finfeed/shared/dev/dynalite"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
+	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
+	"github.com/finfeed/finfeed/shared/dev/lambdarie"
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/search/searchtest"
 )
 
 // emulatorCase is how one function runs under the emulator: the local services it talks to, the environment

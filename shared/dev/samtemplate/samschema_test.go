@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/finfeed/finfeed/shared/samtemplate"
+	"github.com/finfeed/finfeed/shared/dev/samtemplate"
 )
 
 // TestProjectSchemaDescribesTemplates: every SAM property the templates use is described by samschema.json (its

@@ -7,7 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finfeed/finfeed/shared/esm"
+	"github.com/finfeed/finfeed/shared/dev/esm"
 )
 
 // TestBuildEventShape compares with the MSK event shape of aws-lambda-go's testdata/kafka-event.json.

@@ -12,10 +12,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/finfeed/finfeed/shared/broker"
+	"github.com/finfeed/finfeed/shared/dev/broker"
+	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
-	"github.com/finfeed/finfeed/shared/esm"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )

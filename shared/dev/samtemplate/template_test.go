@@ -10,12 +10,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/finfeed/finfeed/shared/dev/samtemplate"
 	"github.com/finfeed/finfeed/shared/loader"
 	"github.com/finfeed/finfeed/shared/provision"
-	"github.com/finfeed/finfeed/shared/samtemplate"
 )
 
-const root = "../.."
+const root = "../../.."
 
 // officialSchemaEnv names a file holding the AWS SAM project's own schema (schema_source/sam.schema.json of
 // aws/serverless-application-model). When it is set, templates are validated against it too, and the project's
