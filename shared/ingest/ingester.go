@@ -14,6 +14,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/calendar"
 )
 
 // Session is one connected, subscribed stream (alpaca.Session).
@@ -416,16 +417,10 @@ func (in *Ingester) marketOpen(t time.Time) bool {
 	return RegularSession(t)
 }
 
-// RegularSession reports whether t falls in the New York regular session (weekdays 9:30-16:00). Holidays are
-// not known here: on one, a silent stream is reconnected every StaleAfter, which costs nothing.
-func RegularSession(t time.Time) bool {
-	ny := t.In(bar.NewYork)
-	if wd := ny.Weekday(); wd == time.Saturday || wd == time.Sunday {
-		return false
-	}
-	m := ny.Hour()*60 + ny.Minute()
-	return m >= 9*60+30 && m < 16*60
-}
+// RegularSession reports whether t falls in the exchange's regular session: a New York trading day (holidays and
+// their observed dates excluded), 9:30 to 16:00, or to 13:00 on an early close (shared/calendar). The watchdog
+// reconnects a silent stream only then, so a holiday raises no stale reconnects and no alarm.
+func RegularSession(t time.Time) bool { return calendar.InRegularSession(t) }
 
 // sleep waits d or until ctx ends; it reports whether the wait completed.
 func sleep(ctx context.Context, d time.Duration) bool {
