@@ -10,7 +10,9 @@ import (
 
 // The watchdog's default clock knows the exchange's holidays and early closes, so a shut market never looks stale.
 func TestRegularSessionFollowsTheExchangeCalendar(t *testing.T) {
-	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, bar.NewYork) }
+	at := func(y int, m time.Month, d, h, min int) time.Time {
+		return time.Date(y, m, d, h, min, 0, 0, bar.NewYork)
+	}
 	for _, tt := range []struct {
 		name string
 		t    time.Time
