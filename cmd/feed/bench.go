@@ -235,8 +235,12 @@ func (p *benchProgress) show(s loadtest.Progress) {
 		return
 	}
 	p.last = time.Now()
-	line := fmt.Sprintf("feed bench: %swritten %d, enriched %d of %d, elapsed %v, about %v left",
-		minuteOf(s), s.Written, s.Enriched, s.Want, s.Elapsed.Round(time.Second), s.ETA.Round(time.Second))
+	left := "time left unknown"
+	if s.ETA > 0 {
+		left = fmt.Sprintf("about %v left", s.ETA.Round(time.Second))
+	}
+	line := fmt.Sprintf("feed bench: %swritten %d, enriched %d of %d, elapsed %v, %s",
+		minuteOf(s), s.Written, s.Enriched, s.Want, s.Elapsed.Round(time.Second), left)
 	if p.tty {
 		fmt.Fprintf(p.out, "\r\x1b[2K%s", line)
 		return

@@ -146,3 +146,18 @@ func TestMarketLeavesOneSymbolInNWithoutAClose(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressETA(t *testing.T) {
+	start := time.Now().Add(-10 * time.Second)
+	burst := &run{cfg: Config{Symbols: 100, Minutes: 10, MinuteEvery: 3 * time.Second, Burst: time.Second}}
+	if p := burst.progress(start, 400, 300, 1000, 4, 50); p.ETA < 17*time.Second || p.ETA > 19*time.Second || p.Minutes != 10 {
+		t.Errorf("while writing: %+v, want about 18 s left (the plan: 9 minutes of 3 s + 1 s, 10 s gone)", p)
+	}
+	done := &run{cfg: Config{Bars: 1000}}
+	if p := done.progress(start, 1000, 500, 1000, 0, 100); p.ETA != 5*time.Second {
+		t.Errorf("after writing: ETA %v, want 5s (500 left at 100 a second)", p.ETA)
+	}
+	if p := done.progress(start, 1000, 500, 1000, 0, 0); p.ETA != 0 {
+		t.Errorf("nothing moved: ETA %v, want 0 (unknown)", p.ETA)
+	}
+}

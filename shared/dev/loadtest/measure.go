@@ -56,12 +56,16 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 		progressWG.Go(func() {
 			tick := time.NewTicker(time.Second)
 			defer tick.Stop()
+			last, lastAt := 0, start
 			for {
 				select {
 				case <-progressDone:
 					return
-				case <-tick.C:
-					cfg.Progress(r.progress(start, int(written.Load()), int(enriched.Load()), want, int(minute.Load())))
+				case now := <-tick.C:
+					n := int(enriched.Load())
+					rate := float64(n-last) / now.Sub(lastAt).Seconds() // enriched bars a second, over the last tick
+					last, lastAt = n, now
+					cfg.Progress(r.progress(start, int(written.Load()), n, want, int(minute.Load()), rate))
 				}
 			}
 		})
@@ -211,16 +215,17 @@ func (r *run) asExpected(rules enrich.Rules, e *bar.Enriched, minute int) bool {
 		e.Close == w.Close && e.Time.Equal(w.Time) && e.TradingDate == w.TradingDate
 }
 
-// progress estimates the time left from the writing plan, or from the read rate once writing is done.
-func (r *run) progress(start time.Time, written, enriched, want, minute int) Progress {
+// progress estimates the time left from the writing plan, or once writing is done from the recent rate of
+// enriched bars (0 when nothing moved: unknown).
+func (r *run) progress(start time.Time, written, enriched, want, minute int, rate float64) Progress {
 	p := Progress{Written: written, Enriched: enriched, Want: want, Minute: minute, Elapsed: time.Since(start)}
 	if r.cfg.Symbols > 0 {
 		p.Minutes = r.cfg.Minutes
 	}
 	if left := r.cfg.planned() - p.Elapsed; left > 0 {
 		p.ETA = left
-	} else if enriched > 0 && enriched < want {
-		p.ETA = time.Duration(float64(p.Elapsed) * float64(want-enriched) / float64(enriched))
+	} else if rate > 0 && enriched < want {
+		p.ETA = time.Duration(float64(want-enriched) / rate * float64(time.Second))
 	}
 	return p
 }
