@@ -132,6 +132,9 @@ func TestLocalReadsPrevClosesTable(t *testing.T) {
 	const user, pass = "alice", "alice-secret-pw"
 	r := startLocal(t, nil, "--replay", writeFile(t, "raw.ndjson", raw), "--prev-closes-table", "local-closes",
 		"--kafka-addr", "127.0.0.1:0", "--customer-user", user, "--customer-password", pass, "--speed", "0", "--batch-window", "20ms")
+	if !strings.Contains(r.stdout.String(), "previous closes: DynamoDB table local-closes, read as the Lambda reads it (endpoint "+db.Endpoint+")") {
+		t.Errorf("feed local does not say where the closes come from:\n%s", r.stdout)
+	}
 	got := saramaRead(t, r.addr, user, pass, "enhanced", len(want))
 	unknown := 0
 	for _, m := range got {

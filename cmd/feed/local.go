@@ -538,6 +538,9 @@ func printConnect(d *display, s *localStack, o localOptions, src source, skip in
 		fmt.Fprintf(&w, " (continuing after the %d an earlier run wrote)", skip)
 	}
 	fmt.Fprintf(&w, "\n  enrich: the Lambda's handler on raw through a local event-source mapping (group %s)\n", enrichGroup)
+	if o.prevClosesTable != "" {
+		fmt.Fprintf(&w, "  previous closes: DynamoDB table %s, read as the Lambda reads it (endpoint %s)\n", o.prevClosesTable, orAWS(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")))
+	}
 	if o.opensearchURL != "" {
 		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", o.opensearchURL, indexGroup, broker.TopicEnhancedDLQ)
 	}
@@ -554,6 +557,14 @@ func printConnect(d *display, s *localStack, o localOptions, src source, skip in
 		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, svc.User, svc.Password)
 	}
 	d.Printf("%s", strings.TrimRight(w.String(), "\n"))
+}
+
+// orAWS names an empty endpoint override: the SDK's default (AWS itself).
+func orAWS(endpoint string) string {
+	if endpoint == "" {
+		return "AWS"
+	}
+	return endpoint
 }
 
 // localStats are the live counters of the stack.
