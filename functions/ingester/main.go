@@ -42,9 +42,10 @@ func probe(args []string) int {
 	if len(args) > 0 {
 		path = args[0]
 	}
-	addr := os.Getenv("HEALTH_ADDR")
+	addr := ingest.LoadHealthAddr(os.Getenv)
 	if addr == "" {
-		addr = ingest.DefaultHealthAddr
+		fmt.Fprintln(os.Stderr, "probe: the health server is off (HEALTH_ADDR=off)")
+		return 1
 	}
 	if err := ingest.Probe(context.Background(), addr, path); err != nil {
 		fmt.Fprintln(os.Stderr, err)

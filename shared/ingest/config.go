@@ -21,16 +21,7 @@ type Config struct {
 	Kafka      kafka.Config
 	RawTopic   string
 	HealthAddr string // host:port of /healthz and /readyz; empty: no health server
-
-	MaxBuffered     int           // records produced but not yet acknowledged; Send blocks beyond it
-	ReconnectMin    time.Duration // first reconnect delay (doubles per failure, with jitter)
-	ReconnectMax    time.Duration // cap of the reconnect delay
-	ConnLimitHold   time.Duration // wait after a 406 (Alpaca holds the connection slot ~90 s)
-	StaleAfter      time.Duration // connected but no bar this long in market hours: reconnect
-	BackfillOverlap time.Duration // backfill starts this far before the disconnect
-	BackfillOnStart time.Duration // at start, backfill this far back (covers a task replacement's gap)
-	MetricsInterval time.Duration // how often counters are logged (EMF)
-	ShutdownTimeout time.Duration // how long SIGTERM may take to flush
+	Options
 }
 
 // Defaults.
@@ -40,9 +31,9 @@ const (
 )
 
 // Load reads the environment: alpaca.Load's ALPACA_* and SYMBOLS, kafka.Load's KAFKA_*, RAW_TOPIC (default raw),
-// HEALTH_ADDR (default 127.0.0.1:8081; "off" disables), and the tuning knobs INGEST_MAX_BUFFERED (10000),
-// RECONNECT_MIN (1s), RECONNECT_MAX (60s), CONN_LIMIT_HOLD (90s), STALE_AFTER (3m), BACKFILL_OVERLAP (2m),
-// BACKFILL_ON_START (5m; 0 disables), METRICS_INTERVAL (60s), SHUTDOWN_TIMEOUT (20s). Every problem is reported together.
+// HEALTH_ADDR (see LoadHealthAddr), and the tuning knobs INGEST_MAX_BUFFERED, RECONNECT_MIN, RECONNECT_MAX,
+// CONN_LIMIT_HOLD, STALE_AFTER, BACKFILL_OVERLAP, BACKFILL_ON_START (0 disables), METRICS_INTERVAL and
+// SHUTDOWN_TIMEOUT over DefaultOptions. Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	ac, err := alpaca.Load(getenv)
@@ -53,57 +44,44 @@ func Load(getenv func(string) string) (Config, error) {
 		Alpaca:     ac,
 		Kafka:      kc,
 		RawTopic:   orDefault(getenv("RAW_TOPIC"), DefaultRawTopic),
-		HealthAddr: orDefault(getenv("HEALTH_ADDR"), DefaultHealthAddr),
-	}
-	if strings.EqualFold(c.HealthAddr, "off") {
-		c.HealthAddr = ""
+		HealthAddr: LoadHealthAddr(getenv),
+		Options:    DefaultOptions(),
 	}
 	if c.Kafka.ClientID == "" {
 		c.Kafka.ClientID = "finfeed-ingester"
 	}
-	n, err := intEnv(getenv, "INGEST_MAX_BUFFERED", 10000)
+	n, err := intEnv(getenv, "INGEST_MAX_BUFFERED", c.MaxBuffered)
 	errs = append(errs, err)
 	c.MaxBuffered = n
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-		def  time.Duration
 	}{
-		{"RECONNECT_MIN", &c.ReconnectMin, time.Second},
-		{"RECONNECT_MAX", &c.ReconnectMax, time.Minute},
-		{"CONN_LIMIT_HOLD", &c.ConnLimitHold, 90 * time.Second},
-		{"STALE_AFTER", &c.StaleAfter, 3 * time.Minute},
-		{"BACKFILL_OVERLAP", &c.BackfillOverlap, 2 * time.Minute},
-		{"BACKFILL_ON_START", &c.BackfillOnStart, 5 * time.Minute},
-		{"METRICS_INTERVAL", &c.MetricsInterval, time.Minute},
-		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 20 * time.Second},
+		{"RECONNECT_MIN", &c.ReconnectMin},
+		{"RECONNECT_MAX", &c.ReconnectMax},
+		{"CONN_LIMIT_HOLD", &c.ConnLimitHold},
+		{"STALE_AFTER", &c.StaleAfter},
+		{"BACKFILL_OVERLAP", &c.BackfillOverlap},
+		{"BACKFILL_ON_START", &c.BackfillOnStart},
+		{"METRICS_INTERVAL", &c.MetricsInterval},
+		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout},
 	} {
-		v, err := durationEnv(getenv, d.name, d.def)
+		v, err := durationEnv(getenv, d.name, *d.dst)
 		errs = append(errs, err)
 		*d.dst = v
 	}
-	errs = append(errs, c.validate())
+	errs = append(errs, c.Options.Validate())
 	return c, errors.Join(errs...)
 }
 
-func (c Config) validate() error {
-	var errs []error
-	if c.MaxBuffered <= 0 {
-		errs = append(errs, fmt.Errorf("INGEST_MAX_BUFFERED: must be positive, got %d", c.MaxBuffered))
+// LoadHealthAddr reads HEALTH_ADDR: host:port of the health server, DefaultHealthAddr when unset, "" for "off"
+// (no health server). The task's probe reads it the same way.
+func LoadHealthAddr(getenv func(string) string) string {
+	addr := orDefault(getenv("HEALTH_ADDR"), DefaultHealthAddr)
+	if strings.EqualFold(addr, "off") {
+		return ""
 	}
-	if c.ReconnectMin <= 0 || c.ReconnectMax < c.ReconnectMin {
-		errs = append(errs, fmt.Errorf("RECONNECT_MIN and RECONNECT_MAX: want 0 < min <= max, got %s and %s", c.ReconnectMin, c.ReconnectMax))
-	}
-	for name, d := range map[string]time.Duration{"STALE_AFTER": c.StaleAfter, "METRICS_INTERVAL": c.MetricsInterval,
-		"SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", name, d))
-		}
-	}
-	if c.ConnLimitHold < 0 || c.BackfillOverlap < 0 || c.BackfillOnStart < 0 {
-		errs = append(errs, errors.New("CONN_LIMIT_HOLD, BACKFILL_OVERLAP and BACKFILL_ON_START: must not be negative"))
-	}
-	return errors.Join(errs...)
+	return addr
 }
 
 // LogValue shows the configuration without secrets.

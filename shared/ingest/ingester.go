@@ -51,27 +51,9 @@ type Ingester struct {
 	Symbols []string
 	// Assets lists the tradable symbols for Symbols nil; without it, backfill asks only for the symbols seen.
 	Assets Assets
-	// AssetsRefresh is how long an asset list is used before it is fetched again (default DefaultAssetsRefresh).
-	AssetsRefresh time.Duration
-
-	ReconnectMin, ReconnectMax time.Duration
-	ConnLimitHold              time.Duration
-	StaleAfter                 time.Duration
-	BackfillOverlap            time.Duration
-	// BackfillOnStart, when positive, backfills this far back after the first connection: the minutes between
-	// a replaced task's last bar and this one's first.
-	BackfillOnStart time.Duration
-	// BackfillAttempts bounds the REST attempts per fetch of a gap, and of the first asset list (default 8).
-	BackfillAttempts int
-	// BackfillChunk is how many symbols one backfill fetch covers (default 100), and BackfillWindow how many
-	// minutes (default 30m): each fetch's bars are sent before the next, so a backfill of the whole market holds
-	// at most BackfillChunk x BackfillWindow minutes of bars, however long the gap.
-	BackfillChunk  int
-	BackfillWindow time.Duration
-	// BackfillSettle is how long after a gap's end its backfill waits before asking REST (default 10 s): Alpaca
-	// builds a minute's bar from trades reported up to seconds after the minute ends (the stream sends it at
-	// once, REST has it 2-3 s later), so a fetch right after a reconnect would miss the gap's last bars.
-	BackfillSettle time.Duration
+	// Options tune reconnects, the watchdog and backfills: DefaultOptions, changed where needed. Run refuses
+	// options that do not pass Validate.
+	Options
 	// MarketOpen says when silence is suspicious (default: New York regular session, weekdays 9:30-16:00).
 	MarketOpen func(time.Time) bool
 	// Now is the clock (default time.Now).
@@ -99,6 +81,9 @@ var ErrRefused = errors.New("alpaca refused the stream login")
 // when ctx ends are in the sink. Gaps are backfilled one at a time; a gap not backfilled when ctx ends (still
 // open, waiting, or in progress) is logged at error level with its minutes and counted in BackfillErrors.
 func (in *Ingester) Run(ctx context.Context) error {
+	if err := in.Options.Validate(); err != nil {
+		return fmt.Errorf("ingester options: %w", err)
+	}
 	fills := &backfills{wake: make(chan struct{}, 1)}
 	fillsDone := make(chan struct{})
 	go func() {
@@ -278,22 +263,11 @@ func (in *Ingester) fill(ctx context.Context, g gap) {
 		in.unfilled("backfill impossible: no symbols known (no asset list, none seen on the stream): bars of this gap are missing from raw", g, nil)
 		return
 	}
-	settle := in.BackfillSettle
-	if settle <= 0 {
-		settle = 10 * time.Second
-	}
-	if wait := g.to.Add(settle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
+	if wait := g.to.Add(in.BackfillSettle).Sub(in.now()); wait > 0 && !sleep(ctx, wait) {
 		in.unfilled("backfill abandoned at shutdown: bars of this gap are missing from raw", g, symbols)
 		return
 	}
-	chunk := in.BackfillChunk
-	if chunk <= 0 {
-		chunk = 100
-	}
-	window := in.BackfillWindow
-	if window <= 0 {
-		window = 30 * time.Minute
-	}
+	chunk, window := in.BackfillChunk, in.BackfillWindow
 	total, failed := 0, 0
 	for from := g.from; from.Before(g.to); from = from.Add(window) {
 		to := from.Add(window)
@@ -336,7 +310,7 @@ func (in *Ingester) unfilled(msg string, g gap, symbols []string) {
 
 // backfillSymbols fetches and sends one chunk's bars, retrying the fetch with backoff.
 func (in *Ingester) backfillSymbols(ctx context.Context, symbols []string, from, to time.Time) (int, error) {
-	attempts := in.backfillAttempts()
+	attempts := in.BackfillAttempts
 	var err error
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 && !sleep(ctx, in.backoff(attempt-1)) {
@@ -357,14 +331,6 @@ func (in *Ingester) backfillSymbols(ctx context.Context, symbols []string, from,
 		return len(bars), nil
 	}
 	return 0, fmt.Errorf("%d fetch attempts failed: %w", attempts, err)
-}
-
-// backfillAttempts bounds the attempts of one fetch (default 8).
-func (in *Ingester) backfillAttempts() int {
-	if in.BackfillAttempts <= 0 {
-		return 8
-	}
-	return in.BackfillAttempts
 }
 
 func (in *Ingester) saw(symbol string) {

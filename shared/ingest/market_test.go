@@ -165,7 +165,7 @@ func TestAssetListIsCachedAndAFailedRefreshKeepsThePreviousList(t *testing.T) {
 		wantCalls  int
 		wantErrors int64
 	}{
-		{name: "cached", wantCalls: 1},
+		{name: "cached", refresh: ingest.DefaultOptions().AssetsRefresh, wantCalls: 1},
 		{name: "refreshed", refresh: time.Nanosecond, wantCalls: 2},
 		{name: "refresh fails", refresh: time.Nanosecond, failSecond: true, wantCalls: 2, wantErrors: 1},
 	}

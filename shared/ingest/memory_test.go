@@ -64,15 +64,16 @@ func TestWholeMarketBackfillHoldsBoundedMemory(t *testing.T) {
 	})
 	cfg := alpaca.Config{Feed: "iex", DataURL: srv.DataURL, APIURL: srv.APIURL, Key: "key", Secret: "secret"}
 	sink := &heapSink{every: 20000}
+	opts := ingest.DefaultOptions()
+	opts.ReconnectMin, opts.ReconnectMax, opts.StaleAfter = 10*time.Millisecond, 50*time.Millisecond, time.Hour
+	opts.BackfillOnStart, opts.BackfillSettle = (minutes+1)*time.Minute, time.Millisecond
 	in := &ingest.Ingester{
 		Dial: func(ctx context.Context) (ingest.Session, error) {
 			return alpaca.Dial(ctx, alpaca.StreamOptions{URL: srv.StreamURL, Feed: "iex", Key: "key", Secret: "secret", Symbols: []string{"*"}})
 		},
 		History: alpaca.NewREST(cfg, 0), Assets: alpaca.NewAssets(cfg, 0), Sink: sink,
 		Metrics: &ingest.Metrics{}, Health: &ingest.Health{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ReconnectMin: 10 * time.Millisecond, ReconnectMax: 50 * time.Millisecond, StaleAfter: time.Hour,
-		BackfillOnStart: (minutes + 1) * time.Minute, BackfillSettle: time.Millisecond,
-		MarketOpen: func(time.Time) bool { return false },
+		Options: opts, MarketOpen: func(time.Time) bool { return false },
 	}
 	before := liveHeap()
 	ctx, cancel := context.WithCancel(context.Background())

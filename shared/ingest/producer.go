@@ -33,8 +33,7 @@ type Producer struct {
 	abort    chan struct{}
 	once     sync.Once
 
-	// RetryMin and RetryMax bound the delay between attempts of a failed record.
-	RetryMin, RetryMax time.Duration
+	retryMin, retryMax time.Duration // bounds of the delay between attempts of a failed record
 
 	lastOK  atomic.Int64          // unix nanos of the last acknowledgement
 	lastErr atomic.Pointer[error] // the last produce failure (failures come in many concrete types)
@@ -54,12 +53,16 @@ type pending struct {
 	rec *kgo.Record
 }
 
-// NewProducer produces to topic on client with at most maxInFlight records unacknowledged. The client should be
-// idempotent with acks=all (shared/kafka's defaults) and buffer at least maxInFlight records.
-func NewProducer(client *kgo.Client, topic string, maxInFlight int, m *Metrics, log *slog.Logger) *Producer {
+// NewProducer produces to topic on client with at most o.MaxBuffered records unacknowledged, retrying failed
+// ones between o.ProduceRetryMin and o.ProduceRetryMax apart. The client should be idempotent with acks=all
+// (shared/kafka's defaults) and buffer at least o.MaxBuffered records.
+func NewProducer(client *kgo.Client, topic string, o Options, m *Metrics, log *slog.Logger) (*Producer, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("producer options: %w", err)
+	}
 	return &Producer{client: client, topic: topic, m: m, log: log,
-		slots: make(chan struct{}, maxInFlight), abort: make(chan struct{}),
-		RetryMin: 100 * time.Millisecond, RetryMax: 5 * time.Second}
+		slots: make(chan struct{}, o.MaxBuffered), abort: make(chan struct{}),
+		retryMin: o.ProduceRetryMin, retryMax: o.ProduceRetryMax}, nil
 }
 
 // ErrAborted means the producer gave up on records at shutdown.
@@ -177,8 +180,8 @@ func (p *Producer) retryLoop() {
 
 // backoff waits before the next wave after n failed ones; it reports false when the producer was aborted.
 func (p *Producer) backoff(n int) bool {
-	d := p.RetryMin << min(n-1, 16)
-	d = min(d, p.RetryMax)
+	d := p.retryMin << min(n-1, 16)
+	d = min(d, p.retryMax)
 	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -53,8 +53,13 @@ func TestProduceFailuresOfDifferentKindsAreCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &ingest.Metrics{}
-	p := ingest.NewProducer(client, "raw", 4, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	p.RetryMin = time.Hour // the refused record waits for its retry, holding its slot
+	opts := ingest.DefaultOptions()
+	opts.MaxBuffered = 4
+	opts.ProduceRetryMin, opts.ProduceRetryMax = time.Hour, time.Hour // the refused record waits for its retry, holding its slot
+	p, err := ingest.NewProducer(client, "raw", opts, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
 	first, second := minuteBar("AAPL", t0, 190), minuteBar("AAPL", t0.Add(time.Minute), 191)
 	if err := p.Send(&first); err != nil {
@@ -104,8 +109,13 @@ func TestRetriedRecordsKeepTheirOrder(t *testing.T) {
 	}
 	t.Cleanup(client.Close)
 	m := &ingest.Metrics{}
-	p := ingest.NewProducer(client, "raw", n, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
-	p.RetryMin, p.RetryMax = time.Millisecond, 20*time.Millisecond
+	opts := ingest.DefaultOptions()
+	opts.MaxBuffered = n
+	opts.ProduceRetryMin, opts.ProduceRetryMax = time.Millisecond, 20*time.Millisecond
+	p, err := ingest.NewProducer(client, "raw", opts, m, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)
 	var want []string
 	for i := range n {

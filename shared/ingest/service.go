@@ -58,7 +58,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 		return nil, err
 	}
 	m := &Metrics{}
-	p := NewProducer(client, cfg.RawTopic, cfg.MaxBuffered, m, log)
+	p, err := NewProducer(client, cfg.RawTopic, cfg.Options, m, log)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
 	h := &Health{producing: p.Healthy}
 	var symbols []string
 	if !ac.AllSymbols() {
@@ -74,8 +78,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 			return s, nil
 		},
 		History: alpaca.NewREST(ac, 0), Sink: p, Metrics: m, Health: h, Log: log, Symbols: symbols,
-		ReconnectMin: cfg.ReconnectMin, ReconnectMax: cfg.ReconnectMax, ConnLimitHold: cfg.ConnLimitHold,
-		StaleAfter: cfg.StaleAfter, BackfillOverlap: cfg.BackfillOverlap, BackfillOnStart: cfg.BackfillOnStart,
+		Options: cfg.Options,
 	}
 	if ac.AllSymbols() {
 		in.Assets = alpaca.NewAssets(ac, 0)

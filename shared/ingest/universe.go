@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 )
 
 // Assets lists the symbols listed and tradable now (alpaca.Assets): with every symbol subscribed, a gap is
@@ -13,9 +12,6 @@ import (
 type Assets interface {
 	Tradable(ctx context.Context) ([]string, error)
 }
-
-// DefaultAssetsRefresh is how long the asset list is used before it is fetched again: listings change overnight.
-const DefaultAssetsRefresh = 24 * time.Hour
 
 // errNoAssets means an asset list came back empty: kept as a failure, so a previous list stays in use.
 var errNoAssets = errors.New("asset list is empty")
@@ -55,16 +51,12 @@ func (in *Ingester) listedSymbols(ctx context.Context) ([]string, error) {
 	in.assetsMu.Lock()
 	listed, at := in.listed, in.listedAt
 	in.assetsMu.Unlock()
-	refresh := in.AssetsRefresh
-	if refresh <= 0 {
-		refresh = DefaultAssetsRefresh
-	}
-	if listed != nil && in.now().Sub(at) < refresh {
+	if listed != nil && in.now().Sub(at) < in.AssetsRefresh {
 		return listed, nil
 	}
 	attempts := 1 // a list in hand: try again at the next backfill rather than hold this one up
 	if listed == nil {
-		attempts = in.backfillAttempts()
+		attempts = in.BackfillAttempts
 	}
 	var err error
 	for attempt := 0; attempt < attempts; attempt++ {
