@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/finfeed/finfeed/shared/calendar"
 )
 
 // Metrics are the ingester's counters. They are logged as CloudWatch Embedded Metric Format lines: CloudWatch
@@ -47,7 +49,8 @@ func (m *Metrics) counters() []struct {
 	}
 }
 
-// WriteEMF writes one EMF line: each counter's increase since the previous line, and the buffer depth.
+// WriteEMF writes one EMF line: each counter's increase since the previous line, the buffer depth, and whether
+// now is in the exchange's regular session.
 func (m *Metrics) WriteEMF(w io.Writer, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -68,6 +71,14 @@ func (m *Metrics) WriteEMF(w io.Writer, now time.Time) error {
 	}
 	line["BufferDepth"] = m.Buffered.Load()
 	defs = append(defs, metric{"BufferDepth", "Count"})
+	// InSession is 1 while the exchange's regular session runs (shared/calendar: holidays and early closes
+	// known), so alarms that only make sense in session (no bars produced) are gated by the same calendar.
+	inSession := 0
+	if calendar.InRegularSession(now) {
+		inSession = 1
+	}
+	line["InSession"] = inSession
+	defs = append(defs, metric{"InSession", "None"})
 	line["_aws"] = map[string]any{
 		"Timestamp": now.UnixMilli(),
 		"CloudWatchMetrics": []map[string]any{{
