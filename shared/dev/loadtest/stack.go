@@ -5,33 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/dev/broker"
-	"github.com/finfeed/finfeed/shared/dev/esm"
+	"github.com/finfeed/finfeed/shared/dev/localstack"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/enrichfn"
-	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
-// run is one run's stack: the broker, the execution environments (a mapping, a producer and a store each) and
-// the writer and reader clients.
+// run is one run's stack (the local stack, with one execution environment per Concurrency) and the writer
+// and reader clients.
 type run struct {
 	cfg    Config
 	log    *slog.Logger
 	market *Market
 	clock  func() time.Time
 
-	broker   *broker.Broker
-	clients  []*kgo.Client // closed last, in reverse order
-	stop     context.CancelFunc
-	mappings sync.WaitGroup
+	stack   *localstack.Stack
+	dir     string // the market's previous-close file
+	stop    context.CancelFunc
+	running sync.WaitGroup
 
 	in, reader *kgo.Client
 }
@@ -55,67 +52,43 @@ func newRun(ctx context.Context, cfg Config, log *slog.Logger) (_ *run, err erro
 			r.close()
 		}
 	}()
-	if r.broker, err = broker.Start(ctx, broker.Config{Partitions: int32(cfg.Partitions)}); err != nil {
+	if r.dir, err = os.MkdirTemp("", "finfeed-bench-"); err != nil {
+		return nil, fmt.Errorf("previous-close file: %w", err)
+	}
+	closes, err := localstack.WriteClosesFile(r.dir, r.market.Closes())
+	if err != nil {
 		return nil, err
 	}
-	svc := r.broker.ServiceKafka()
-	newStore := cfg.NewStore
-	if newStore == nil {
-		mem, err := prevclose.NewMemory(r.market.Closes()...)
-		if err != nil {
-			return nil, err
-		}
-		newStore = func(now func() time.Time) (enrich.PrevCloses, error) {
-			return prevclose.NewCache(mem, prevclose.CacheOptions{Now: now}), nil
-		}
+	sc := localstack.Config{
+		Broker:         broker.Config{Partitions: int32(cfg.Partitions)},
+		PrevClosesFile: closes,
+		Environments:   cfg.Concurrency,
+		Group:          benchGroup,
+		BatchSize:      cfg.BatchSize,
+		BatchWindow:    cfg.BatchWindow,
+		ProducerOpts:   []kgo.Opt{kgo.ProducerLinger(0)},
+	}
+	if cfg.NewStore != nil {
+		sc.NewStore = func() (enrich.PrevCloses, error) { return cfg.NewStore(r.clock) }
+	}
+	if r.stack, err = localstack.Start(ctx, sc, log); err != nil {
+		return nil, err
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	r.stop = stop
-	for i := range cfg.Concurrency {
-		// one execution environment: its own producer and store (cache), as each Lambda container has
-		store, err := newStore(r.clock)
-		if err != nil {
-			return nil, fmt.Errorf("previous-close store: %w", err)
-		}
-		out, err := r.client(ctx, kgo.ProducerLinger(0), kgo.ClientID(fmt.Sprintf("finfeed-bench-enrich-%d", i)))
-		if err != nil {
-			return nil, err
-		}
-		h := enrichfn.NewHandler(&enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store},
-			out, broker.TopicEnhanced, broker.TopicRawDLQ, log)
-		m, err := esm.New(ctx, svc, esm.Config{Topic: broker.TopicRaw, Group: benchGroup, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow},
-			func(ctx context.Context, ev events.KafkaEvent) error { _, err := h.Handle(ctx, ev); return err }, log,
-			kgo.ClientID(fmt.Sprintf("finfeed-bench-esm-%d", i)))
-		if err != nil {
-			return nil, err
-		}
-		r.mappings.Go(func() {
-			if err := m.Run(runCtx); err != nil {
-				log.Error("event-source mapping stopped", "err", err)
-			}
-		})
-	}
+	r.running.Go(func() { r.stack.Run(runCtx) })
 	// the customer's side: read enhanced and raw.dlq
-	if r.reader, err = r.client(ctx, kgo.ConsumeTopics(broker.TopicEnhanced, broker.TopicRawDLQ),
+	if r.reader, err = r.stack.Client(ctx, kgo.ConsumeTopics(broker.TopicEnhanced, broker.TopicRawDLQ),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond)); err != nil {
 		return nil, err
 	}
-	if r.in, err = r.client(ctx, kgo.ProducerLinger(0), kgo.DefaultProduceTopic(broker.TopicRaw)); err != nil {
+	if r.in, err = r.stack.Client(ctx, kgo.ProducerLinger(0), kgo.DefaultProduceTopic(broker.TopicRaw)); err != nil {
 		return nil, err
 	}
 	if err := r.waitStable(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-func (r *run) client(ctx context.Context, opts ...kgo.Opt) (*kgo.Client, error) {
-	cl, err := kafka.NewClient(ctx, r.broker.ServiceKafka(), kafka.Deps{}, opts...)
-	if err != nil {
-		return nil, err
-	}
-	r.clients = append(r.clients, cl)
-	return cl, nil
 }
 
 // waitStable waits until every environment is a member of the consumer group and partitions are assigned, as
@@ -139,16 +112,18 @@ func (r *run) waitStable(ctx context.Context) error {
 	}
 }
 
-// close stops the mappings and closes every client and the broker.
+// close stops the mappings, then the stack, and removes the previous-close file.
 func (r *run) close() {
 	if r.stop != nil {
 		r.stop()
 	}
-	r.mappings.Wait()
-	for i := len(r.clients) - 1; i >= 0; i-- {
-		r.clients[i].Close()
+	r.running.Wait()
+	if r.stack != nil {
+		r.stack.Close()
 	}
-	if r.broker != nil {
-		r.broker.Close()
+	if r.dir != "" {
+		if err := os.RemoveAll(r.dir); err != nil {
+			r.log.Warn("remove the previous-close file", "err", err)
+		}
 	}
 }
