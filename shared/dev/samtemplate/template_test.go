@@ -123,7 +123,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 	}{
 		{
 			name: "unknown MSK event property",
-			old:  "            BatchSize: 1000\n", new: "            BatchSize: 1000\n            BatchSizes: 5\n",
+			old:  "            BatchSize: 2000\n", new: "            BatchSize: 2000\n            BatchSizes: 5\n",
 			want: "schema: /Resources/EnrichFunction/Properties/Events/Raw/Properties: additionalProperties 'BatchSizes' not allowed",
 		},
 		{
