@@ -33,8 +33,8 @@ type Config struct {
 
 	// Getenv is the deployment's settings, read by enrichfn.Load and indexfn.Load exactly as the Lambdas read
 	// theirs: THRESHOLD_PCT, OPENSEARCH_AUTH, INDEX_PREFIX, INDEX_ALIAS, OPENSEARCH_INDEX_LAYOUT, ... The
-	// variables the SAM template binds to stack resources (see Bindings) come from this stack instead. Nil: no
-	// settings (every default).
+	// variables the SAM template binds to stack resources (the Kafka cluster and its principal, the topics, the
+	// previous closes, the OpenSearch URL) come from this stack instead. Nil: no settings (every default).
 	Getenv func(string) string
 
 	// PrevCloseTable (DynamoDB, AWS_ENDPOINT_URL_DYNAMODB for a local one) or PrevClosesFile (CSV
@@ -99,10 +99,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Bindings are the variables the SAM template binds to stack resources, bound here to this stack's: the
+// bindings are the variables the SAM template binds to stack resources, bound here to this stack's: the
 // Kafka cluster and its service principal, the topics the broker created, the previous-close table or file,
 // the OpenSearch URL. Everything else a function reads comes from Config.Getenv.
-func Bindings(b *broker.Broker, cfg Config, clientID string) map[string]string {
+func bindings(b *broker.Broker, cfg Config, clientID string) map[string]string {
 	kc := b.ServiceKafka()
 	return map[string]string{
 		"KAFKA_BROKERS":    strings.Join(kc.Brokers, ","),
@@ -120,7 +120,7 @@ func Bindings(b *broker.Broker, cfg Config, clientID string) map[string]string {
 
 // enrichConfig loads the enrich function's configuration with enrichfn.Load, the Lambda's own loader.
 func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
-	bind := Bindings(b, cfg, "finfeed-enrich")
+	bind := bindings(b, cfg, "finfeed-enrich")
 	bind["ENHANCED_TOPIC"] = broker.TopicEnhanced
 	bind["DLQ_TOPIC"] = broker.TopicRawDLQ
 	c, err := enrichfn.Load(layer(bind, cfg.Getenv))
@@ -133,7 +133,7 @@ func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
 // indexConfig loads the index function's configuration with indexfn.Load, the Lambda's own loader. Locally
 // OPENSEARCH_AUTH defaults to none (a local server) rather than sigv4.
 func indexConfig(b *broker.Broker, cfg Config) (indexfn.Config, error) {
-	bind := Bindings(b, cfg, "finfeed-index")
+	bind := bindings(b, cfg, "finfeed-index")
 	bind["DLQ_TOPIC"] = broker.TopicEnhancedDLQ
 	getenv := layer(bind, cfg.Getenv)
 	c, err := indexfn.Load(func(k string) string {
