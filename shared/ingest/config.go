@@ -32,7 +32,7 @@ const (
 
 // Load reads the environment: alpaca.Load's ALPACA_* and SYMBOLS, kafka.Load's KAFKA_*, RAW_TOPIC (default raw),
 // HEALTH_ADDR (see LoadHealthAddr), and the tuning knobs INGEST_MAX_BUFFERED, RECONNECT_MIN, RECONNECT_MAX,
-// CONN_LIMIT_HOLD, STALE_AFTER, BACKFILL_OVERLAP, BACKFILL_ON_START (0 disables), METRICS_INTERVAL and
+// CONN_LIMIT_HOLD, REFUSED_RETRY, STALE_AFTER, BACKFILL_OVERLAP, BACKFILL_ON_START (0 disables), METRICS_INTERVAL and
 // SHUTDOWN_TIMEOUT over DefaultOptions. Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
@@ -60,6 +60,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"RECONNECT_MIN", &c.ReconnectMin},
 		{"RECONNECT_MAX", &c.ReconnectMax},
 		{"CONN_LIMIT_HOLD", &c.ConnLimitHold},
+		{"REFUSED_RETRY", &c.RefusedRetry},
 		{"STALE_AFTER", &c.StaleAfter},
 		{"BACKFILL_OVERLAP", &c.BackfillOverlap},
 		{"BACKFILL_ON_START", &c.BackfillOnStart},

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,26 +278,49 @@ func TestDroppedConnectionIsBackfilledWithoutGapOrDivergentDuplicate(t *testing.
 	}
 }
 
-func TestBadCredentialsAreAClearErrorAndNotReady(t *testing.T) {
-	r := newRig(t, map[string]string{"ALPACA_API_KEY": "key", "ALPACA_API_SECRET": "wrong-secret"}, nil)
-	var err error
+// Refused keys (the placeholder secret of a first deploy, or revoked ones) do not end the task: it stays up and
+// healthy, not ready with the reason, counts LoginRefused, and tries again every REFUSED_RETRY.
+func TestBadCredentialsKeepTheTaskUpAndNotReady(t *testing.T) {
+	r := newRig(t, map[string]string{"ALPACA_API_KEY": "key", "ALPACA_API_SECRET": "wrong-secret", "REFUSED_RETRY": "20ms"}, nil)
+	eventually(t, "three refused logins", func() bool { return r.alpaca.Auths() >= 3 })
 	select {
-	case err = <-r.done:
+	case err := <-r.done:
 		r.done <- err
+		t.Fatalf("Run ended on refused credentials: %v", err)
+	default:
+	}
+	rerr := r.svc.Ready()
+	if rerr == nil || !strings.Contains(rerr.Error(), "auth failed") || !strings.Contains(rerr.Error(), "retrying every 20ms") {
+		t.Errorf("ready: got %v, want not ready because auth failed, with the retry interval", rerr)
+	}
+	if rerr != nil && strings.Contains(rerr.Error(), "wrong-secret") {
+		t.Errorf("the reason shows the secret: %v", rerr)
+	}
+	if got := r.svc.Metrics().LoginRefused.Load(); got < 3 {
+		t.Errorf("LoginRefused: got %d, want at least 3", got)
+	}
+	if err := r.stop(t); err != nil {
+		t.Errorf("SIGTERM while refused: got %v, want a clean stop", err)
+	}
+}
+
+// When the keys change after a refused login, Run ends with ErrCredentialsChanged so the task restarts with them.
+func TestChangedCredentialsRestartTheTask(t *testing.T) {
+	var asked atomic.Int64
+	r := newRig(t, map[string]string{"ALPACA_API_SECRET": "wrong-secret", "REFUSED_RETRY": "10ms"}, func(in *ingest.Ingester, _ *fakealpaca.Server) {
+		in.CredentialsChanged = func(context.Context) (bool, error) { return asked.Add(1) >= 2, nil }
+	})
+	select {
+	case err := <-r.done:
+		r.done <- err
+		if !errors.Is(err, ingest.ErrCredentialsChanged) {
+			t.Fatalf("run error: got %v, want ErrCredentialsChanged", err)
+		}
 	case <-time.After(waitLong):
-		t.Fatalf("Run did not give up on refused credentials within %s", waitLong)
+		t.Fatalf("Run did not stop for new credentials within %s", waitLong)
 	}
-	if !errors.Is(err, ingest.ErrRefused) || !errors.Is(err, alpaca.ErrAuthFailed) {
-		t.Fatalf("run error: got %v, want ErrRefused wrapping ErrAuthFailed", err)
-	}
-	if strings.Contains(err.Error(), "wrong-secret") {
-		t.Errorf("error shows the secret: %v", err)
-	}
-	if rerr := r.svc.Ready(); rerr == nil || !strings.Contains(rerr.Error(), "auth failed") {
-		t.Errorf("ready: got %v, want not ready because auth failed", rerr)
-	}
-	if got := r.alpaca.Auths(); got != 1 {
-		t.Errorf("auth attempts: got %d, want 1 (a refused login is not retried)", got)
+	if got := asked.Load(); got != 2 {
+		t.Errorf("credentials checked %d times, want 2 (once per refused login)", got)
 	}
 }
 

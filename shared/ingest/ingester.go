@@ -40,12 +40,15 @@ type Sink interface {
 // Ingester keeps one stream session open at a time and hands every bar to the sink; after any gap it backfills
 // the missed minutes from History.
 type Ingester struct {
-	Dial    Dialer
-	History History
-	Sink    Sink
-	Metrics *Metrics
-	Health  *Health
-	Log     *slog.Logger
+	Dial Dialer
+	// CredentialsChanged, when set, reports whether the Alpaca keys now differ from the ones in use; it is asked
+	// after a refused login (nil: keys cannot change without a restart, e.g. from the environment).
+	CredentialsChanged func(ctx context.Context) (bool, error)
+	History            History
+	Sink               Sink
+	Metrics            *Metrics
+	Health             *Health
+	Log                *slog.Logger
 	// Symbols are the configured symbols, or nil for all ("*"): backfill then asks for the symbols Assets lists
 	// as tradable and those seen on the stream so far.
 	Symbols []string
@@ -73,12 +76,18 @@ const heldUp = time.Second
 // ErrStale means the watchdog ended a session that was connected but silent in market hours.
 var ErrStale = errors.New("stream silent during market hours")
 
-// ErrRefused means Alpaca refused the login for good (bad credentials, plan or symbol limit): retrying cannot
-// help, so Run stops.
+// ErrRefused means Alpaca refused the login for good (bad credentials, plan or symbol limit): retrying with the
+// same credentials cannot help. It is the not-ready reason while the ingester waits for new keys.
 var ErrRefused = errors.New("alpaca refused the stream login")
 
-// Run reads the stream until ctx ends (nil) or Alpaca refuses the login for good (ErrRefused). Bars already read
-// when ctx ends are in the sink. Gaps are backfilled one at a time; a gap not backfilled when ctx ends (still
+// ErrCredentialsChanged ends Run after a refused login when CredentialsChanged reports new keys: the process
+// restarts (ECS starts a new task) so that every client, stream and REST alike, uses them.
+var ErrCredentialsChanged = errors.New("alpaca credentials changed after a refused login: restart to use them")
+
+// Run reads the stream until ctx ends (nil). A login Alpaca refuses for good does not end it: the ingester stays
+// up, healthy but not ready (/readyz says why), counts LoginRefused, retries every RefusedRetry and, when
+// CredentialsChanged reports new keys, returns ErrCredentialsChanged so the task restarts with them. Bars already
+// read when ctx ends are in the sink. Gaps are backfilled one at a time; a gap not backfilled when ctx ends (still
 // open, waiting, or in progress) is logged at error level with its minutes and counted in BackfillErrors.
 func (in *Ingester) Run(ctx context.Context) error {
 	if err := in.Options.Validate(); err != nil {
@@ -112,8 +121,24 @@ func (in *Ingester) Run(ctx context.Context) error {
 			in.Health.setDisconnected(err.Error())
 			var se *alpaca.ServerError
 			if errors.As(err, &se) && se.Permanent() {
-				in.Log.Error("alpaca refused the stream login; check ALPACA_API_KEY/ALPACA_API_SECRET or ALPACA_SECRET_ARN, the feed and the plan", "err", err)
-				return fmt.Errorf("%w: %w", ErrRefused, err)
+				in.Metrics.LoginRefused.Add(1)
+				in.Health.setDisconnected(fmt.Errorf("%w: %w; set the keys (ALPACA_SECRET_ARN or ALPACA_API_KEY/ALPACA_API_SECRET), the feed and the plan; retrying every %s", ErrRefused, err, in.RefusedRetry).Error())
+				in.Log.Error("alpaca refused the stream login; check ALPACA_API_KEY/ALPACA_API_SECRET or ALPACA_SECRET_ARN, the feed and the plan",
+					"err", err, "retryIn", in.RefusedRetry)
+				if !sleep(ctx, in.RefusedRetry) {
+					break
+				}
+				if in.CredentialsChanged != nil {
+					changed, cerr := in.CredentialsChanged(ctx)
+					switch {
+					case cerr != nil:
+						in.Log.Warn("re-read alpaca credentials", "err", cerr)
+					case changed:
+						in.Log.Info("alpaca credentials changed; stopping so the task restarts with them")
+						return ErrCredentialsChanged
+					}
+				}
+				continue
 			}
 			wait := in.backoff(failures)
 			failures++

@@ -21,6 +21,7 @@ type Metrics struct {
 	Reconnects      atomic.Int64 // stream sessions that ended and were re-established
 	StaleReconnects atomic.Int64 // of those, ended by the staleness watchdog
 	ConnLimitHolds  atomic.Int64 // 406 answers waited out
+	LoginRefused    atomic.Int64 // logins Alpaca refused for good (402: keys missing, wrong or revoked)
 	Backfilled      atomic.Int64 // bars produced from REST after a gap
 	BackfillErrors  atomic.Int64 // failed backfill fetches (bars or asset list), and gaps left unfilled
 	Lost            atomic.Int64 // records abandoned at a shutdown that ran out of time
@@ -44,7 +45,7 @@ func (m *Metrics) counters() []struct {
 	}{
 		{"BarsIn", &m.BarsIn}, {"UpdatedBarsIn", &m.UpdatedBarsIn}, {"Produced", &m.Produced},
 		{"ProduceErrors", &m.ProduceErrors}, {"Reconnects", &m.Reconnects}, {"StaleReconnects", &m.StaleReconnects},
-		{"ConnLimitHolds", &m.ConnLimitHolds}, {"Backfilled", &m.Backfilled}, {"BackfillErrors", &m.BackfillErrors},
+		{"ConnLimitHolds", &m.ConnLimitHolds}, {"LoginRefused", &m.LoginRefused}, {"Backfilled", &m.Backfilled}, {"BackfillErrors", &m.BackfillErrors},
 		{"Lost", &m.Lost},
 	}
 }

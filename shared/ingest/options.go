@@ -10,10 +10,13 @@ import (
 // from it and overrides what the environment sets, and code that builds an Ingester or a Producer itself (tests,
 // tools) starts from it too and changes what it needs. Validate checks a set as Run and Load do.
 type Options struct {
-	MaxBuffered     int           // INGEST_MAX_BUFFERED: records produced but not yet acknowledged; Send blocks beyond it
-	ReconnectMin    time.Duration // RECONNECT_MIN: first reconnect delay (doubles per failure, with jitter)
-	ReconnectMax    time.Duration // RECONNECT_MAX: cap of the reconnect delay
-	ConnLimitHold   time.Duration // CONN_LIMIT_HOLD: wait after a 406 (Alpaca holds the connection slot ~90 s)
+	MaxBuffered   int           // INGEST_MAX_BUFFERED: records produced but not yet acknowledged; Send blocks beyond it
+	ReconnectMin  time.Duration // RECONNECT_MIN: first reconnect delay (doubles per failure, with jitter)
+	ReconnectMax  time.Duration // RECONNECT_MAX: cap of the reconnect delay
+	ConnLimitHold time.Duration // CONN_LIMIT_HOLD: wait after a 406 (Alpaca holds the connection slot ~90 s)
+	// RefusedRetry (REFUSED_RETRY) is the wait between logins after Alpaca refused the credentials for good
+	// (402: keys not set yet, revoked or wrong): the task stays up, not ready, and checks for new keys.
+	RefusedRetry    time.Duration
 	StaleAfter      time.Duration // STALE_AFTER: connected but no bar this long in market hours: reconnect
 	BackfillOverlap time.Duration // BACKFILL_OVERLAP: backfill starts this far before the disconnect
 	// BackfillOnStart (BACKFILL_ON_START), when positive, backfills this far back after the first connection:
@@ -46,6 +49,7 @@ func DefaultOptions() Options {
 		ReconnectMin:    time.Second,
 		ReconnectMax:    time.Minute,
 		ConnLimitHold:   90 * time.Second,
+		RefusedRetry:    time.Minute,
 		StaleAfter:      3 * time.Minute,
 		BackfillOverlap: 2 * time.Minute,
 		BackfillOnStart: 5 * time.Minute,
@@ -75,6 +79,7 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("RECONNECT_MIN and RECONNECT_MAX: want 0 < min <= max, got %s and %s", o.ReconnectMin, o.ReconnectMax))
 	}
 	positive("STALE_AFTER", o.StaleAfter > 0, o.StaleAfter)
+	positive("REFUSED_RETRY", o.RefusedRetry > 0, o.RefusedRetry)
 	positive("METRICS_INTERVAL", o.MetricsInterval > 0, o.MetricsInterval)
 	positive("SHUTDOWN_TIMEOUT", o.ShutdownTimeout > 0, o.ShutdownTimeout)
 	if o.ConnLimitHold < 0 || o.BackfillOverlap < 0 || o.BackfillOnStart < 0 {

@@ -83,6 +83,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 	if ac.AllSymbols() {
 		in.Assets = alpaca.NewAssets(ac, 0)
 	}
+	if cfg.Alpaca.SecretARN != "" {
+		in.CredentialsChanged = func(ctx context.Context) (bool, error) {
+			now, err := cfg.Alpaca.WithCredentials(ctx, sm)
+			if err != nil {
+				return false, err
+			}
+			return now.Key != ac.Key || now.Secret != ac.Secret, nil
+		}
+	}
 	s := &Service{cfg: cfg, log: log, metricsW: metrics, client: client, producer: p, health: h, ingester: in}
 	if cfg.HealthAddr != "" {
 		if s.healthLn, err = net.Listen("tcp", cfg.HealthAddr); err != nil {

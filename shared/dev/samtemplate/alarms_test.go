@@ -40,6 +40,7 @@ func TestAlarmsCatchSilence(t *testing.T) {
 		{"IngesterService", "finfeed/ingester", "InSession"},
 		{"IngesterService", "finfeed/ingester", "Lost"},
 		{"IngesterService", "finfeed/ingester", "BackfillErrors"},
+		{"IngesterService", "finfeed/ingester", "LoginRefused"},
 		{"IngesterService", "finfeed/ingester", "StaleReconnects"},
 		{"IngesterService", "finfeed/ingester", "BufferDepth"},
 		{"IngesterService", "ECS/ContainerInsights", "RunningTaskCount"},
