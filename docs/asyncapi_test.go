@@ -14,6 +14,7 @@ import (
 	"github.com/finfeed/finfeed/docs"
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/provision"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // asyncAPI is the document as generic JSON (goformation's YAML reader, already a dependency for the SAM
@@ -87,7 +88,7 @@ func TestAsyncAPIMatchesTheCode(t *testing.T) {
 		}
 	}
 	slices.Sort(addresses)
-	if want := slices.Sorted(slices.Values(broker.Topics)); !slices.Equal(addresses, want) {
+	if want := slices.Sorted(slices.Values(topics.All())); !slices.Equal(addresses, want) {
 		t.Errorf("channels %v, want the feed's topics %v", addresses, want)
 	}
 	if got := at(t, doc, "servers", "local", "host"); got != broker.DefaultAddr {

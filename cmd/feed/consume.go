@@ -10,6 +10,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/consumer"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 func init() {
@@ -23,7 +24,7 @@ func runConsume(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	fs := flag.NewFlagSet("feed consume", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	brokers := fs.String("brokers", "", "comma-separated host:port list (required)")
-	topic := fs.String("topic", "enhanced", "topic to read")
+	topic := fs.String("topic", topics.Enhanced, "topic to read")
 	user := fs.String("user", "", "SASL/SCRAM-SHA-512 user (none: no authentication)")
 	password := fs.String("password", "", "SCRAM password (default $KAFKA_PASSWORD)")
 	useTLS := fs.Bool("tls", false, "connect with TLS (MSK)")

@@ -18,6 +18,7 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/dev/localstack"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 func init() {
@@ -150,7 +151,7 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 		s.Close()
 		d.Printf("stopped: %s", stats.line(s.EnrichStats()))
 	}()
-	writer, err := s.Client(ctx, kgo.ClientID("finfeed-source"), kgo.DefaultProduceTopic(broker.TopicRaw))
+	writer, err := s.Client(ctx, kgo.ClientID("finfeed-source"), kgo.DefaultProduceTopic(topics.Raw))
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,7 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 	}
 	var w strings.Builder
 	fmt.Fprintf(&w, "finfeed local: embedded Kafka on %s, %s; topics %s, %d partitions each\n",
-		addr, auth, strings.Join(broker.Topics, ", "), b.Partitions())
+		addr, auth, strings.Join(topics.All(), ", "), b.Partitions())
 	if o.dataDir != "" {
 		fmt.Fprintf(&w, "  data dir %s: records and committed offsets survive a restart\n", o.dataDir)
 	}
@@ -203,12 +204,12 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 		fmt.Fprintf(&w, " (continuing after the %d an earlier run wrote)", skip)
 	}
 	ec := s.Enrich()
-	fmt.Fprintf(&w, "\n  enrich: the Lambda's handler on raw through a local event-source mapping (group %s, threshold %g%%)\n", localstack.EnrichGroup, ec.Threshold)
+	fmt.Fprintf(&w, "\n  enrich: the Lambda's handler on raw through a local event-source mapping (group %s, threshold %g%%)\n", topics.EnrichGroup, ec.Threshold)
 	if o.prevClosesTable != "" {
 		fmt.Fprintf(&w, "  previous closes: DynamoDB table %s, read as the Lambda reads it (endpoint %s)\n", o.prevClosesTable, orAWS(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")))
 	}
 	if ic := s.Index(); ic != nil {
-		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", ic.Search.URL, localstack.IndexGroup, ic.DLQTopic)
+		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", ic.Search.URL, topics.IndexGroup, ic.DLQTopic)
 	}
 	w.WriteString("\n")
 	if b.NoAuth() {
@@ -221,6 +222,10 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic enhanced --user %s --password %s --from-beginning\n", addr, c.User, c.Password)
 		fmt.Fprintf(&w, "write raw bars as the service principal (the ingester):\n")
 		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, svc.User, svc.Password)
+		// the service has the pipeline's rights only, as on MSK: reading the dead letters is an operator's job
+		op := b.OperatorKafka()
+		fmt.Fprintf(&w, "read the dead letters (%s, %s) as the operator principal (every right, as an IAM login on MSK):\n", topics.RawDLQ, topics.EnhancedDLQ)
+		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, op.Username, op.Password)
 	}
 	d.Printf("%s", strings.TrimRight(w.String(), "\n"))
 }

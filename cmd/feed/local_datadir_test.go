@@ -11,9 +11,9 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
-	"github.com/finfeed/finfeed/shared/dev/localstack"
 	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // TestLocalDataDirRestart: a second run on the same --data-dir still has the first run's records, and its
@@ -57,7 +57,7 @@ func TestLocalDataDirRestart(t *testing.T) {
 	defer cl.Close()
 	var committed int64
 	waitFor(t, "the second run's commits", func() bool {
-		offs, err := kadm.NewClient(cl).FetchOffsets(t.Context(), localstack.EnrichGroup)
+		offs, err := kadm.NewClient(cl).FetchOffsets(t.Context(), topics.EnrichGroup)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestLocalDataDirRestart(t *testing.T) {
 		return committed >= int64(len(all))
 	})
 	if committed != int64(len(all)) {
-		t.Errorf("committed offsets of %s: got %d, want %d", localstack.EnrichGroup, committed, len(all))
+		t.Errorf("committed offsets of %s: got %d, want %d", topics.EnrichGroup, committed, len(all))
 	}
 	if !strings.Contains(r.stdout.String(), "data dir "+dir) {
 		t.Errorf("data dir not announced:\n%s", r.stdout)

@@ -94,7 +94,11 @@ func TestLocalServesCustomerOverSCRAM(t *testing.T) {
 		}
 	}
 
-	dlq := saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw.dlq", len(badLines))
+	dlq := saramaRead(t, r.addr, r.operatorUser, r.operatorPass, "raw.dlq", len(badLines))
+	// the service principal has the pipeline's rights only: the dead letters are the operator's to read
+	if err := saramaConsumeErr(t, r.addr, r.serviceUser, r.servicePass, "raw.dlq"); !isAuthError(err) {
+		t.Errorf("service consume of raw.dlq: got %v, want %v", err, sarama.ErrTopicAuthorizationFailed)
+	}
 	checkDeadLetterContract(t, dlq)
 	reasons := map[string]string{}
 	wantKeys := map[string]string{badLines[2]: "JPM", badLines[3]: "JPM", badLines[4]: "AMZN"} // others have no symbol

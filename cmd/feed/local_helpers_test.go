@@ -137,14 +137,18 @@ type localRun struct {
 	addr        string
 	serviceUser string
 	servicePass string
-	stdout      *output
-	stderr      *output
-	stop        func() int
+	// operatorUser and operatorPass log in as the broker's superuser (IAM on MSK), which may read the dead letters
+	operatorUser string
+	operatorPass string
+	stdout       *output
+	stderr       *output
+	stop         func() int
 }
 
 var (
-	addrRE    = regexp.MustCompile(`embedded Kafka on (127\.0\.0\.1:\d+),`)
-	serviceRE = regexp.MustCompile(`KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
+	addrRE     = regexp.MustCompile(`embedded Kafka on (127\.0\.0\.1:\d+),`)
+	serviceRE  = regexp.MustCompile(`KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
+	operatorRE = regexp.MustCompile(`as the operator principal.*\n.*KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
 )
 
 // startLocal runs `feed local args...` (or serveLocal with o, when o is not nil) until the test ends or stop is
@@ -198,6 +202,9 @@ func startLocal(t *testing.T, o *localOptions, args ...string) *localRun {
 	}
 	if m := serviceRE.FindStringSubmatch(r.stdout.String()); m != nil {
 		r.serviceUser, r.servicePass = m[1], m[2]
+	}
+	if m := operatorRE.FindStringSubmatch(r.stdout.String()); m != nil {
+		r.operatorUser, r.operatorPass = m[1], m[2]
 	}
 	return r
 }
@@ -344,6 +351,42 @@ func splitLines(s string) []string {
 		}
 	}
 	return out
+}
+
+// saramaConsumeErr is the error of consuming topic as user with IBM/sarama: nil once a record arrives, the
+// refusal otherwise. The topic must hold a record.
+func saramaConsumeErr(t *testing.T, addr, user, pass, topic string) error {
+	t.Helper()
+	c, err := sarama.NewClient([]string{addr}, saramaConfig(user, pass))
+	if err != nil {
+		t.Fatalf("sarama client as %q: %v", user, err)
+	}
+	defer c.Close()
+	cons, err := sarama.NewConsumerFromClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	for p := range int32(16) {
+		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return err
+		}
+		// a refused fetch is reported on Errors; a partition with a record proves reading is allowed
+		select {
+		case _, ok := <-pc.Messages():
+			pc.Close()
+			if ok {
+				return nil
+			}
+		case perr := <-pc.Errors():
+			pc.Close()
+			return perr.Err
+		case <-time.After(2 * time.Second): // an empty partition answers nothing: try the next
+			pc.Close()
+		}
+	}
+	return errors.New("no record and no error from the first 16 partitions")
 }
 
 func isAuthError(err error) bool {

@@ -14,10 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // sourceRecord is one record the source writes to raw.
@@ -107,7 +107,7 @@ const readRawTimeout = 60 * time.Second
 func unwritten(ctx context.Context, cl *kgo.Client, kc kafka.Config, recs []sourceRecord) ([]sourceRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, readRawTimeout)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, broker.TopicRaw)
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics.Raw)
 	if err == nil {
 		err = ends.Error()
 	}
@@ -128,7 +128,7 @@ func unwritten(ctx context.Context, cl *kgo.Client, kc kafka.Config, recs []sour
 	}
 	if len(end) > 0 {
 		rd, err := kafka.NewClient(ctx, kc, kafka.Deps{}, kgo.ClientID("finfeed-source-resume"),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{broker.TopicRaw: from}))
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Raw: from}))
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/finfeed/finfeed/shared/consumer"
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 func setup(t *testing.T) (*broker.Broker, *kgo.Client) {
@@ -52,7 +53,7 @@ func bounded(t *testing.T) context.Context {
 
 func TestRun(t *testing.T) {
 	b, svc := setup(t)
-	produce(t, svc, broker.TopicEnhanced, "AMZN", `{"symbol":"AMZN"}`, "NVDA", `{"symbol":"NVDA"}`, "AMZN", `{"symbol":"AMZN","n":2}`)
+	produce(t, svc, topics.Enhanced, "AMZN", `{"symbol":"AMZN"}`, "NVDA", `{"symbol":"NVDA"}`, "AMZN", `{"symbol":"AMZN","n":2}`)
 	tests := []struct {
 		name    string
 		symbols []string
@@ -66,7 +67,7 @@ func TestRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			n, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced,
+			n, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced,
 				FromBeginning: true, Symbols: tt.symbols, Max: tt.max}, &out)
 			if err != nil {
 				t.Fatal(err)
@@ -113,16 +114,16 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 
 func TestFromLatestSkipsOldRecords(t *testing.T) {
 	b, svc := setup(t)
-	produce(t, svc, broker.TopicEnhanced, "OLD", "old")
+	produce(t, svc, topics.Enhanced, "OLD", "old")
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, Max: 1}, &out)
+		_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, Max: 1}, &out)
 		done <- err
 	}()
 	// keep producing until the consumer, positioned at the end, has seen a new record
 	for {
-		produce(t, svc, broker.TopicEnhanced, "NEW", "new")
+		produce(t, svc, topics.Enhanced, "NEW", "new")
 		select {
 		case err := <-done:
 			if err != nil {
@@ -146,8 +147,8 @@ func TestRefused(t *testing.T) {
 		cfg   consumer.Config
 		check func(error) bool
 	}{
-		{"wrong password", consumer.Config{Kafka: wrong, Topic: broker.TopicEnhanced}, func(err error) bool { return errors.Is(err, consumer.ErrLogin) }},
-		{"raw topic", consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicRaw}, func(err error) bool { return errors.Is(err, kerr.TopicAuthorizationFailed) }},
+		{"wrong password", consumer.Config{Kafka: wrong, Topic: topics.Enhanced}, func(err error) bool { return errors.Is(err, consumer.ErrLogin) }},
+		{"raw topic", consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Raw}, func(err error) bool { return errors.Is(err, kerr.TopicAuthorizationFailed) }},
 		{"no topic", consumer.Config{Kafka: b.CustomerKafka()}, func(err error) bool { return err != nil && strings.Contains(err.Error(), "topic is required") }},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,8 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/consumer"
 	"github.com/finfeed/finfeed/shared/dev/broker"
+	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // enriched is an enhanced record of symbol at the New York minute hhmm of 2024-10-31, with close c.
@@ -36,7 +38,7 @@ func rec(e *bar.Enriched, ts time.Time) *kgo.Record {
 	if ts.IsZero() {
 		ts = e.Time
 	}
-	return &kgo.Record{Topic: broker.TopicEnhanced, Key: []byte(e.Symbol), Value: []byte(value(e)), Timestamp: ts}
+	return &kgo.Record{Topic: topics.Enhanced, Key: []byte(e.Symbol), Value: []byte(value(e)), Timestamp: ts}
 }
 
 func produceRecords(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
@@ -76,10 +78,10 @@ func TestGroupContinuesWhereItStopped(t *testing.T) {
 		produceRecords(t, svc, rec(e, time.Time{}))
 		all = append(all, value(e))
 	}
-	cfg := consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, Group: "alice", FromBeginning: true}
+	cfg := consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, Group: "alice", FromBeginning: true}
 	cfg.Max = 5
 	first := run(t, cfg)
-	committed := committedTotal(t, svc, "alice")
+	committed := committedTotal(t, b, "alice")
 	if committed != 5 {
 		t.Errorf("after printing 5 records the group committed %d, want 5", committed)
 	}
@@ -89,22 +91,28 @@ func TestGroupContinuesWhereItStopped(t *testing.T) {
 		t.Errorf("two runs printed %q then %q, want every record once: %q", first, second, all)
 	}
 	// without a group nothing is committed: the group's offsets stay where the second run left them
-	run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, FromBeginning: true, Max: 12})
-	if got := committedTotal(t, svc, "alice"); got != 12 {
+	run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromBeginning: true, Max: 12})
+	if got := committedTotal(t, b, "alice"); got != 12 {
 		t.Errorf("group alice committed %d after a group-less run, want 12", got)
 	}
 }
 
-// committedTotal is the sum of group's committed offsets on enhanced, read with cl (the service principal).
-func committedTotal(t *testing.T, cl *kgo.Client, group string) int64 {
+// committedTotal is the sum of group's committed offsets on enhanced, read by the customer (who may describe
+// its own group; the service principal may not).
+func committedTotal(t *testing.T, b *broker.Broker, group string) int64 {
 	t.Helper()
+	cl, err := kafka.NewClient(t.Context(), b.CustomerKafka(), kafka.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
 	resp, err := kadm.NewClient(cl).FetchOffsets(bounded(t), group)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var total int64
 	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == broker.TopicEnhanced && o.At > 0 {
+		if o.Topic == topics.Enhanced && o.At > 0 {
 			total += o.At
 		}
 	})
@@ -114,7 +122,7 @@ func committedTotal(t *testing.T, cl *kgo.Client, group string) int64 {
 func TestGroupRefused(t *testing.T) {
 	b, _ := setup(t)
 	var out bytes.Buffer
-	_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, Group: "finfeed-enrich", Max: 1}, &out)
+	_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, Group: topics.EnrichGroup, Max: 1}, &out)
 	if !errors.Is(err, consumer.ErrGroupRefused) || !errors.Is(err, kerr.GroupAuthorizationFailed) || !strings.Contains(err.Error(), "--group alice") {
 		t.Errorf("got %v, want a group refusal naming --group alice", err)
 	}
@@ -150,12 +158,12 @@ func TestFromTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, FromTime: from, Max: len(want)}
+	cfg := consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromTime: from, Max: len(want)}
 	if got := run(t, cfg); !sameSet(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	t.Run("overrides the group's commits", func(t *testing.T) {
-		g := consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, Group: "alice", FromBeginning: true, Max: 9}
+		g := consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, Group: "alice", FromBeginning: true, Max: 9}
 		run(t, g) // everything committed
 		g.FromBeginning, g.FromTime, g.Max = false, from, len(want)
 		if got := run(t, g); !sameSet(got, want) {
@@ -163,7 +171,7 @@ func TestFromTime(t *testing.T) {
 		}
 	})
 	t.Run("with from-beginning", func(t *testing.T) {
-		_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, FromTime: from, FromBeginning: true}, &bytes.Buffer{})
+		_, err := consumer.Run(bounded(t), consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromTime: from, FromBeginning: true}, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), "choose one") {
 			t.Errorf("got %v, want a refusal of both", err)
 		}
@@ -186,7 +194,7 @@ func TestDedupe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, FromBeginning: true, Dedupe: tt.dedupe, Max: 3})
+			got := run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromBeginning: true, Dedupe: tt.dedupe, Max: 3})
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
@@ -199,10 +207,10 @@ func TestTSVAndBadRecords(t *testing.T) {
 	noPrev := enriched(t, "FNFD", "09:30", 24.5)
 	noPrev.HasPrev, noPrev.Change, noPrev.PrevClose, noPrev.Indicator = false, 0, 0, bar.Unknown
 	produceRecords(t, svc,
-		&kgo.Record{Topic: broker.TopicEnhanced, Key: []byte("FNFD"), Value: []byte(`{"symbol":"FNFD"}`)},
+		&kgo.Record{Topic: topics.Enhanced, Key: []byte("FNFD"), Value: []byte(`{"symbol":"FNFD"}`)},
 		rec(noPrev, time.Time{}))
 	var bad []string
-	got := run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: broker.TopicEnhanced, FromBeginning: true, Format: consumer.FormatTSV, Max: 1,
+	got := run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromBeginning: true, Format: consumer.FormatTSV, Max: 1,
 		OnBadRecord: func(p int32, o int64, err error) { bad = append(bad, fmt.Sprintf("%d/%d: %v", p, o, err)) }})
 	want := []string{consumer.TSVHeader, "FNFD\t2024-10-31 13:30:00\t2024-10-31\t24.5\t24.5\t24.5\t24.5\t100\t\t\tUnknown"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

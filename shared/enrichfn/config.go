@@ -12,6 +12,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Config is the function's configuration, read once at start.
@@ -34,8 +35,8 @@ func Load(getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	c := Config{
 		Kafka:          kc,
-		EnhancedTopic:  orDefault(getenv("ENHANCED_TOPIC"), "enhanced"),
-		DLQTopic:       orDefault(getenv("DLQ_TOPIC"), "raw.dlq"),
+		EnhancedTopic:  orDefault(getenv("ENHANCED_TOPIC"), topics.Enhanced),
+		DLQTopic:       orDefault(getenv("DLQ_TOPIC"), topics.RawDLQ),
 		PrevCloseTable: strings.TrimSpace(getenv("PREV_CLOSE_TABLE")),
 		PrevClosesFile: strings.TrimSpace(getenv("PREV_CLOSES_FILE")),
 		Threshold:      enrich.DefaultThreshold,

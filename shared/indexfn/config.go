@@ -10,6 +10,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Config is the function's configuration, read once at start.
@@ -27,10 +28,10 @@ func Load(getenv func(string) string) (Config, error) {
 	sc, serr := search.Load(getenv)
 	c := Config{Kafka: kc, Search: sc, DLQTopic: strings.TrimSpace(getenv("DLQ_TOPIC"))}
 	if c.DLQTopic == "" {
-		c.DLQTopic = "enhanced.dlq"
+		c.DLQTopic = topics.EnhancedDLQ
 	}
 	var derr error
-	if c.DLQTopic == "enhanced" {
+	if c.DLQTopic == topics.Enhanced {
 		derr = fmt.Errorf("DLQ_TOPIC: %q is the enhanced topic this function reads", c.DLQTopic)
 	}
 	return c, errors.Join(kerr, serr, derr)

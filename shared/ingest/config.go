@@ -13,6 +13,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/alpaca"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Config is the ingester's configuration, read once at start.
@@ -26,7 +27,7 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultRawTopic   = "raw"
+	DefaultRawTopic   = topics.Raw
 	DefaultHealthAddr = "127.0.0.1:8081"
 )
 

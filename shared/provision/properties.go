@@ -69,11 +69,20 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 		r.fail("ClusterArn: %q is not an ARN", t.ClusterArn)
 	}
 
-	raw := r.str("RawTopic", "raw")
-	enhanced := r.str("EnhancedTopic", "enhanced")
-	rawDLQ := r.str("RawDlqTopic", "raw.dlq")
-	enhancedDLQ := r.str("EnhancedDlqTopic", "enhanced.dlq")
-	names := []string{raw, enhanced, rawDLQ, enhancedDLQ}
+	d := DefaultSettings()
+	set := Settings{
+		RawTopic:         r.str("RawTopic", d.RawTopic),
+		EnhancedTopic:    r.str("EnhancedTopic", d.EnhancedTopic),
+		RawDLQTopic:      r.str("RawDlqTopic", d.RawDLQTopic),
+		EnhancedDLQTopic: r.str("EnhancedDlqTopic", d.EnhancedDLQTopic),
+		EnrichGroup:      r.str("EnrichGroup", d.EnrichGroup),
+		IndexGroup:       r.str("IndexGroup", d.IndexGroup),
+		IngesterUser:     r.user("IngesterUser"),
+		EnrichUser:       r.user("EnrichUser"),
+		IndexUser:        r.user("IndexUser"),
+		DeleteTopics:     r.boolean("DeleteTopicsOnDelete"),
+	}
+	names := []string{set.RawTopic, set.EnhancedTopic, set.RawDLQTopic, set.EnhancedDLQTopic}
 	for _, n := range names {
 		if !topicName.MatchString(n) {
 			r.fail("topic name %q: want 1-249 of A-Z a-z 0-9 . _ -", n)
@@ -82,38 +91,18 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 	if len(slices.Compact(slices.Sorted(slices.Values(names)))) != len(names) {
 		r.fail("topic names must differ, got %s", strings.Join(names, ", "))
 	}
-	partitions := r.integer("Partitions", DefaultPartitions, 1, 10000)
-	replication := r.integer("ReplicationFactor", DefaultReplication, 1, 32)
-	retention := r.integer("RetentionHours", DefaultRetentionHours, 1, 100*365*24)
-	dlqRetention := r.integer("DlqRetentionHours", DefaultDLQRetentionHours, 1, 100*365*24)
-	topic := func(name string, hours int64) Topic {
-		return Topic{Name: name, Partitions: int32(partitions), Replication: int16(replication), RetentionMs: hours * 3600 * 1000}
-	}
-	s := Spec{
-		Topics:        []Topic{topic(raw, retention), topic(enhanced, retention), topic(rawDLQ, dlqRetention), topic(enhancedDLQ, dlqRetention)},
-		CustomerTopic: enhanced,
-		DeleteTopics:  r.boolean("DeleteTopicsOnDelete"),
-	}
-	enrichGroup := r.str("EnrichGroup", "finfeed-enrich")
-	indexGroup := r.str("IndexGroup", "finfeed-index")
-	if u := r.user("IngesterUser"); u != "" {
-		s.Services = append(s.Services, Service{User: u, Produce: []string{raw}})
-	}
-	if u := r.user("EnrichUser"); u != "" {
-		s.Services = append(s.Services, Service{User: u, Consume: []string{raw}, Group: enrichGroup, Produce: []string{enhanced, rawDLQ}})
-	}
-	if u := r.user("IndexUser"); u != "" {
-		s.Services = append(s.Services, Service{User: u, Consume: []string{enhanced}, Group: indexGroup, Produce: []string{enhancedDLQ}})
-	}
+	set.Partitions = int32(r.integer("Partitions", int64(d.Partitions), 1, 10000))
+	set.Replication = int16(r.integer("ReplicationFactor", int64(d.Replication), 1, 32))
+	set.RetentionHours = r.integer("RetentionHours", d.RetentionHours, 1, 100*365*24)
+	set.DLQRetentionHours = r.integer("DlqRetentionHours", d.DLQRetentionHours, 1, 100*365*24)
 	for _, c := range r.list("Customers") {
 		if !userName.MatchString(c) {
 			r.fail("Customers: %q is not a valid SCRAM user name", c)
 			continue
 		}
-		s.Customers = append(s.Customers, c)
+		set.Customers = append(set.Customers, c)
 	}
-	slices.Sort(s.Customers)
-	s.Customers = slices.Compact(s.Customers)
+	s := set.Spec()
 	for _, sv := range s.Services {
 		if slices.Contains(s.Customers, sv.User) {
 			r.fail("Customers: %q is also a service user", sv.User)

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Topic is one topic as the stack wants it.
@@ -36,6 +38,73 @@ type Spec struct {
 	// DeleteTopics removes the topics when the resource is deleted; off by default so a deleted stack never
 	// takes the data with it.
 	DeleteTopics bool
+}
+
+// Settings are what a Spec is made of: names, sizes and principals. The custom resource reads them from its
+// properties (ParseProperties) and the embedded broker of `feed local` fills them in itself; both turn them into
+// topics and ACLs with Spec, so a principal has the same rights locally as on MSK.
+type Settings struct {
+	RawTopic, EnhancedTopic, RawDLQTopic, EnhancedDLQTopic string
+	// EnrichGroup and IndexGroup are the consumer groups the enrich and index functions read with.
+	EnrichGroup, IndexGroup string
+	Partitions              int32
+	Replication             int16
+	RetentionHours          int64 // of raw and enhanced
+	DLQRetentionHours       int64 // of the dead-letter topics
+	// IngesterUser, EnrichUser and IndexUser are the SCRAM users of the services; empty leaves a service out
+	// (it logs in with IAM). One user may run several services.
+	IngesterUser, EnrichUser, IndexUser string
+	// Customers are SCRAM user names that may read EnhancedTopic.
+	Customers    []string
+	DeleteTopics bool
+}
+
+// DefaultSettings are the settings of a stack that sets nothing: the names of package topics, the Default sizes
+// and no principals.
+func DefaultSettings() Settings {
+	return Settings{
+		RawTopic:          topics.Raw,
+		EnhancedTopic:     topics.Enhanced,
+		RawDLQTopic:       topics.RawDLQ,
+		EnhancedDLQTopic:  topics.EnhancedDLQ,
+		EnrichGroup:       topics.EnrichGroup,
+		IndexGroup:        topics.IndexGroup,
+		Partitions:        DefaultPartitions,
+		Replication:       DefaultReplication,
+		RetentionHours:    DefaultRetentionHours,
+		DLQRetentionHours: DefaultDLQRetentionHours,
+	}
+}
+
+// Spec is the topics and principals the settings ask for: the ingester writes raw; the enrich function reads
+// raw with its group and writes enhanced and raw.dlq; the index function reads enhanced with its group and
+// writes enhanced.dlq; each customer reads enhanced with the group of its own name. Nobody is granted the
+// dead-letter topics' contents: operators read them with IAM.
+func (st Settings) Spec() Spec {
+	topic := func(name string, hours int64) Topic {
+		return Topic{Name: name, Partitions: st.Partitions, Replication: st.Replication, RetentionMs: hours * 3600 * 1000}
+	}
+	s := Spec{
+		Topics: []Topic{
+			topic(st.RawTopic, st.RetentionHours), topic(st.EnhancedTopic, st.RetentionHours),
+			topic(st.RawDLQTopic, st.DLQRetentionHours), topic(st.EnhancedDLQTopic, st.DLQRetentionHours),
+		},
+		CustomerTopic: st.EnhancedTopic,
+		DeleteTopics:  st.DeleteTopics,
+	}
+	if st.IngesterUser != "" {
+		s.Services = append(s.Services, Service{User: st.IngesterUser, Produce: []string{st.RawTopic}})
+	}
+	if st.EnrichUser != "" {
+		s.Services = append(s.Services, Service{User: st.EnrichUser, Consume: []string{st.RawTopic}, Group: st.EnrichGroup,
+			Produce: []string{st.EnhancedTopic, st.RawDLQTopic}})
+	}
+	if st.IndexUser != "" {
+		s.Services = append(s.Services, Service{User: st.IndexUser, Consume: []string{st.EnhancedTopic}, Group: st.IndexGroup,
+			Produce: []string{st.EnhancedDLQTopic}})
+	}
+	s.Customers = slices.Compact(slices.Sorted(slices.Values(st.Customers)))
+	return s
 }
 
 // ACL is one allow rule on a literal resource (we grant nothing by prefix or wildcard).

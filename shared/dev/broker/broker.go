@@ -21,17 +21,6 @@ import (
 	"github.com/finfeed/finfeed/shared/kafka"
 )
 
-// Topic names of the feed.
-const (
-	TopicRaw         = "raw"
-	TopicEnhanced    = "enhanced"
-	TopicRawDLQ      = "raw.dlq"
-	TopicEnhancedDLQ = "enhanced.dlq"
-)
-
-// Topics are the feed's topics, created at start.
-var Topics = []string{TopicRaw, TopicEnhanced, TopicRawDLQ, TopicEnhancedDLQ}
-
 // Defaults.
 const (
 	DefaultAddr        = "127.0.0.1:9092"
@@ -59,10 +48,11 @@ type Config struct {
 	DataDir string
 	// NoAuth runs without SASL and ACLs so any Kafka tool can attach.
 	NoAuth bool
-	// Service is the pipeline's principal: it reads and writes every feed topic and uses any consumer group.
-	// An empty User is DefaultServiceUser, an empty Password is generated.
+	// Service is the pipeline's principal: it has the rights provision grants the ingester, the enrich and the
+	// index function on MSK, together (Settings). An empty User is DefaultServiceUser, an empty Password is
+	// generated.
 	Service Credentials
-	// Customer may only read and describe `enhanced` and use the consumer group named as the user (as on MSK).
+	// Customer has a customer's rights on MSK: read `enhanced` with the consumer group named as the user.
 	// Empty User means no customer principal; an empty Password is generated.
 	Customer Credentials
 }
@@ -72,9 +62,11 @@ type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
 	cfg     Config
+	admin   Credentials
 }
 
-// Start starts the broker, creates the feed's topics and, with auth on, installs the users and ACLs.
+// Start starts the broker and provisions it as the custom resource does MSK (Spec): the feed's topics and,
+// with auth on, the users and ACLs.
 // Credentials and ACLs always come from cfg, never from an earlier run's DataDir.
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	cfg, err := cfg.withDefaults()
@@ -90,7 +82,6 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		kfake.Ports(port),
 		kfake.ClusterID("finfeed-local"),
 		kfake.DefaultNumPartitions(int(cfg.Partitions)),
-		kfake.SeedTopics(cfg.Partitions, Topics...),
 	}
 	admin := Credentials{User: adminUser, Password: randomPassword()}
 	if !cfg.NoAuth {
@@ -119,10 +110,10 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cluster.Close()
 		return nil, fmt.Errorf("start embedded kafka: listening on %d addresses, want 1", len(addrs))
 	}
-	b := &Broker{cluster: cluster, addr: addrs[0], cfg: cfg}
+	b := &Broker{cluster: cluster, addr: addrs[0], cfg: cfg, admin: admin}
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	if err := b.setup(setupCtx, admin); err != nil {
+	if err := b.setup(setupCtx); err != nil {
 		cluster.Close()
 		return nil, err
 	}
@@ -216,6 +207,11 @@ func (b *Broker) ServiceKafka() kafka.Config { return b.clientConfig(b.cfg.Servi
 // CustomerKafka is the client configuration of the customer principal.
 func (b *Broker) CustomerKafka() kafka.Config { return b.clientConfig(b.cfg.Customer) }
 
+// OperatorKafka is the client configuration of the broker's superuser. It stands in for an operator who logs
+// in to MSK with IAM, which Kafka ACLs do not govern: it may do what no service or customer may, such as read
+// the dead-letter topics. The pipeline never uses it.
+func (b *Broker) OperatorKafka() kafka.Config { return b.clientConfig(b.admin) }
+
 func (b *Broker) clientConfig(c Credentials) kafka.Config {
 	kc := kafka.Config{Brokers: []string{b.addr}, Auth: kafka.AuthNone}
 	if !b.cfg.NoAuth {
@@ -230,11 +226,11 @@ func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 // Close stops the broker; with a DataDir it first writes its state (records, offsets, ACLs) to disk.
 func (b *Broker) Close() { b.cluster.Close() }
 
-// adminClient logs in as the broker's own superuser, used only to set the broker up.
-func (b *Broker) adminClient(admin Credentials) (*kgo.Client, error) {
+// adminClient logs in as the broker's own superuser to set the broker up.
+func (b *Broker) adminClient() (*kgo.Client, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(b.addr), kgo.ClientID("finfeed-broker-setup")}
 	if !b.cfg.NoAuth {
-		opts = append(opts, kgo.SASL(scram.Auth{User: admin.User, Pass: admin.Password}.AsSha512Mechanism()))
+		opts = append(opts, kgo.SASL(scram.Auth{User: b.admin.User, Pass: b.admin.Password}.AsSha512Mechanism()))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

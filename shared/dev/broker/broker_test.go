@@ -3,15 +3,20 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/provision"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 func start(t *testing.T, cfg broker.Config) *broker.Broker {
@@ -66,55 +71,97 @@ func readAll(ctx context.Context, kc kafka.Config, topic string, want int) ([]st
 	return got, nil
 }
 
+// commit commits offset 1 of partition 0 of topic in group as the principal of kc.
+func commit(ctx context.Context, t *testing.T, kc kafka.Config, group, topic string) error {
+	t.Helper()
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: topic, Partition: 0, At: 1, LeaderEpoch: -1})
+	resp, err := kadm.NewClient(client(t, kc)).CommitOffsets(ctx, group, offs)
+	if err == nil {
+		err = resp.Error()
+	}
+	return err
+}
+
+// TestAccess: each principal can do exactly what provision grants it on MSK, and nothing else.
 func TestAccess(t *testing.T) {
 	b := start(t, broker.Config{Customer: broker.Credentials{User: "alice", Password: "alice-pw"}})
 	ctx := ctxTimeout(t)
-	svc := client(t, b.ServiceKafka())
-	for _, topic := range broker.Topics {
-		if err := produce(ctx, svc, topic, "v-"+topic); err != nil {
+	svc, cust := b.ServiceKafka(), b.CustomerKafka()
+	// the service principal runs the ingester, the enrich and the index function: it writes every topic (with
+	// an idempotent producer, franz-go's default) but reads only what the functions read
+	svcClient := client(t, svc)
+	for _, topic := range topics.All() {
+		if err := produce(ctx, svcClient, topic, "v-"+topic); err != nil {
 			t.Errorf("service produce to %s: got %v, want nil", topic, err)
 		}
-		got, err := readAll(ctx, b.ServiceKafka(), topic, 1)
-		if err != nil || len(got) != 1 || got[0] != "v-"+topic {
-			t.Errorf("service read of %s: got %q, %v, want [v-%s], nil", topic, got, err, topic)
+	}
+	allowed := func(err error) bool { return err == nil }
+	deniedTopic := func(err error) bool { return errors.Is(err, kerr.TopicAuthorizationFailed) }
+	deniedGroup := func(err error) bool { return errors.Is(err, kerr.GroupAuthorizationFailed) }
+	reads := []struct {
+		who   string
+		kc    kafka.Config
+		topic string
+		ok    func(error) bool
+	}{
+		{"service", svc, topics.Raw, allowed},
+		{"service", svc, topics.Enhanced, allowed},
+		{"service", svc, topics.RawDLQ, deniedTopic},
+		{"service", svc, topics.EnhancedDLQ, deniedTopic},
+		{"customer", cust, topics.Enhanced, allowed},
+		{"customer", cust, topics.Raw, deniedTopic},
+		{"customer", cust, topics.RawDLQ, deniedTopic},
+		{"customer", cust, topics.EnhancedDLQ, deniedTopic},
+		// the operator stands in for IAM on MSK, which ACLs do not govern
+		{"operator", b.OperatorKafka(), topics.RawDLQ, allowed},
+		{"operator", b.OperatorKafka(), topics.EnhancedDLQ, allowed},
+	}
+	for _, r := range reads {
+		got, err := readAll(ctx, r.kc, r.topic, 1)
+		if !r.ok(err) || (err == nil && (len(got) != 1 || got[0] != "v-"+r.topic)) {
+			t.Errorf("%s read of %s: got %q, %v", r.who, r.topic, got, err)
 		}
 	}
-
-	got, err := readAll(ctx, b.CustomerKafka(), broker.TopicEnhanced, 1)
-	if err != nil || len(got) != 1 {
-		t.Errorf("customer read of enhanced: got %q, %v, want one record", got, err)
+	commits := []struct {
+		who          string
+		kc           kafka.Config
+		group, topic string
+		ok           func(error) bool
+	}{
+		{"service", svc, topics.EnrichGroup, topics.Raw, allowed},
+		{"service", svc, topics.IndexGroup, topics.Enhanced, allowed},
+		{"service", svc, "finfeed-other", topics.Raw, deniedGroup},
+		{"service", svc, "alice", topics.Enhanced, deniedGroup},
+		// the customer's consumer group is the one named as the user: committing in the indexer's group would
+		// make it skip records
+		{"customer", cust, "alice", topics.Enhanced, allowed},
+		{"customer", cust, topics.IndexGroup, topics.Enhanced, deniedGroup},
+		{"customer", cust, topics.EnrichGroup, topics.Enhanced, deniedGroup},
+		{"customer", cust, "customer-app", topics.Enhanced, deniedGroup},
 	}
-	// the customer's consumer group is the one named as the user, as on MSK
-	grp := client(t, b.CustomerKafka(), kgo.ConsumeTopics(broker.TopicEnhanced), kgo.ConsumerGroup("alice"),
+	for _, c := range commits {
+		if err := commit(ctx, t, c.kc, c.group, c.topic); !c.ok(err) {
+			t.Errorf("%s commit on %s in group %s: got %v", c.who, c.topic, c.group, err)
+		}
+	}
+	// the customer's group also consumes
+	grp := client(t, cust, kgo.ConsumeTopics(topics.Enhanced), kgo.ConsumerGroup("alice"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
 	if fs := grp.PollFetches(ctx); fs.Err0() != nil || fs.NumRecords() != 1 {
 		t.Errorf("customer group read of enhanced: got %d records, %v, want 1", fs.NumRecords(), fs.Err0())
 	}
-	if err := grp.CommitUncommittedOffsets(ctx); err != nil {
-		t.Errorf("customer group commit: %v", err)
-	}
-	// no other group: a customer committing in the pipeline's group on enhanced (the indexer's) would make it
-	// skip records
-	for _, g := range []string{"finfeed-index", "customer-app"} {
-		offs := kadm.Offsets{}
-		offs.Add(kadm.Offset{Topic: broker.TopicEnhanced, Partition: 0, At: 1, LeaderEpoch: -1})
-		resp, err := kadm.NewClient(client(t, b.CustomerKafka())).CommitOffsets(ctx, g, offs)
-		if err == nil {
-			err = resp.Error()
-		}
-		if !errors.Is(err, kerr.GroupAuthorizationFailed) {
-			t.Errorf("customer commit in group %s: got %v, want %v", g, err, kerr.GroupAuthorizationFailed)
+	custClient := client(t, cust)
+	for _, topic := range topics.All() {
+		if err := produce(ctx, custClient, topic, "forged"); !errors.Is(err, kerr.TopicAuthorizationFailed) && !errors.Is(err, kerr.ClusterAuthorizationFailed) {
+			t.Errorf("customer produce to %s: got %v, want an authorization error", topic, err)
 		}
 	}
-	for _, topic := range []string{broker.TopicRaw, broker.TopicRawDLQ, broker.TopicEnhancedDLQ} {
-		_, err := readAll(ctx, b.CustomerKafka(), topic, 1)
-		if !errors.Is(err, kerr.TopicAuthorizationFailed) {
-			t.Errorf("customer read of %s: got %v, want %v", topic, err, kerr.TopicAuthorizationFailed)
+	for _, kc := range []kafka.Config{svc, cust} {
+		_, err := kadm.NewClient(client(t, kc)).CreateTopic(ctx, 1, 1, nil, "made-up")
+		if !errors.Is(err, kerr.ClusterAuthorizationFailed) && !errors.Is(err, kerr.TopicAuthorizationFailed) {
+			t.Errorf("%s create topic: got %v, want an authorization error", kc.Username, err)
 		}
-	}
-	cust := client(t, b.CustomerKafka())
-	if err := produce(ctx, cust, broker.TopicEnhanced, "forged"); !errors.Is(err, kerr.TopicAuthorizationFailed) && !errors.Is(err, kerr.ClusterAuthorizationFailed) {
-		t.Errorf("customer produce to enhanced: got %v, want an authorization error", err)
 	}
 
 	wrong := b.CustomerKafka()
@@ -126,16 +173,61 @@ func TestAccess(t *testing.T) {
 	}
 }
 
+// TestSpecIsMSKs: the broker provisions what the custom resource provisions on MSK for the same principals, and
+// those are the ACLs this test spells out.
+func TestSpecIsMSKs(t *testing.T) {
+	b := start(t, broker.Config{Partitions: 3, Service: broker.Credentials{User: "svc"}, Customer: broker.Credentials{User: "alice"}})
+	msk, _, err := provision.ParseProperties(map[string]any{
+		"BootstrapServers": b.Addr(), "Partitions": "3", "ReplicationFactor": "1",
+		"IngesterUser": "svc", "EnrichUser": "svc", "IndexUser": "svc", "Customers": "alice",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Spec(); !reflect.DeepEqual(got, msk) {
+		t.Errorf("broker spec:\n got %+v\nwant %+v (the custom resource's)", got, msk)
+	}
+	acl := func(user string, res kmsg.ACLResourceType, name string, op kmsg.ACLOperation) string {
+		return provision.ACL{Principal: "User:" + user, Resource: res, Name: name, Operation: op}.String()
+	}
+	topic, group := kmsg.ACLResourceTypeTopic, kmsg.ACLResourceTypeGroup
+	read, write := kmsg.ACLOperationRead, kmsg.ACLOperationWrite
+	want := []string{
+		acl("alice", topic, topics.Enhanced, read),
+		acl("alice", group, "alice", read),
+		acl("svc", topic, topics.Enhanced, read),
+		acl("svc", topic, topics.Enhanced, write),
+		acl("svc", topic, topics.EnhancedDLQ, write),
+		acl("svc", topic, topics.Raw, read),
+		acl("svc", topic, topics.Raw, write),
+		acl("svc", topic, topics.RawDLQ, write),
+		acl("svc", group, topics.EnrichGroup, read),
+		acl("svc", group, topics.IndexGroup, read),
+	}
+	var got []string
+	for _, a := range b.Spec().ACLs() {
+		got = append(got, a.String())
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("acls:\n got %q\nwant %q", got, want)
+	}
+	if n := len(broker.Config{NoAuth: true, Partitions: 1}.Settings().Spec().ACLs()); n != 0 {
+		t.Errorf("acls without auth: got %d, want 0", n)
+	}
+}
+
 func TestNoAuth(t *testing.T) {
 	b := start(t, broker.Config{NoAuth: true, Partitions: 2})
 	ctx := ctxTimeout(t)
 	if kc := b.ServiceKafka(); kc.Auth != kafka.AuthNone {
 		t.Fatalf("service auth: got %q, want %q", kc.Auth, kafka.AuthNone)
 	}
-	if err := produce(ctx, client(t, b.ServiceKafka()), broker.TopicRaw, "x"); err != nil {
+	if err := produce(ctx, client(t, b.ServiceKafka()), topics.Raw, "x"); err != nil {
 		t.Fatalf("produce without auth: %v", err)
 	}
-	got, err := readAll(ctx, b.ServiceKafka(), broker.TopicRaw, 1)
+	got, err := readAll(ctx, b.ServiceKafka(), topics.Raw, 1)
 	if err != nil || len(got) != 1 || got[0] != "x" {
 		t.Errorf("read without auth: got %q, %v, want [x], nil", got, err)
 	}
@@ -173,13 +265,13 @@ func TestDataDirRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc, err := kafka.NewClient(ctx, b.ServiceKafka(), kafka.Deps{},
-		kgo.ConsumeTopics(broker.TopicEnhanced), kgo.ConsumerGroup("g"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumeTopics(topics.Enhanced), kgo.ConsumerGroup(topics.IndexGroup), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []string{"a", "b"} {
-		if err := produce(ctx, svc, broker.TopicEnhanced, v); err != nil {
+		if err := produce(ctx, svc, topics.Enhanced, v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,21 +291,21 @@ func TestDataDirRestart(t *testing.T) {
 
 	cfg.Customer.Password = "second"
 	b = start(t, cfg)
-	if err := produce(ctx, client(t, b.ServiceKafka()), broker.TopicEnhanced, "c"); err != nil {
+	if err := produce(ctx, client(t, b.ServiceKafka()), topics.Enhanced, "c"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readAll(ctx, b.CustomerKafka(), broker.TopicEnhanced, 3)
+	got, err := readAll(ctx, b.CustomerKafka(), topics.Enhanced, 3)
 	if err != nil || len(got) != 3 {
 		t.Fatalf("customer read after restart: got %q, %v, want 3 records", got, err)
 	}
-	offs, err := kadm.NewClient(client(t, b.ServiceKafka())).FetchOffsets(ctx, "g")
+	offs, err := kadm.NewClient(client(t, b.ServiceKafka())).FetchOffsets(ctx, topics.IndexGroup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var committed int64
 	offs.Each(func(o kadm.OffsetResponse) { committed += o.At })
 	if committed != 2 {
-		t.Errorf("committed offsets of group g after restart: got %d, want 2", committed)
+		t.Errorf("committed offsets of group %s after restart: got %d, want 2", topics.IndexGroup, committed)
 	}
 	old := b.CustomerKafka()
 	old.Password = "first"
@@ -222,7 +314,7 @@ func TestDataDirRestart(t *testing.T) {
 	if err := client(t, old).Ping(pingCtx); err == nil {
 		t.Errorf("login with the previous run's password: got nil error, want refused")
 	}
-	if _, err := readAll(ctx, b.CustomerKafka(), broker.TopicRaw, 1); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+	if _, err := readAll(ctx, b.CustomerKafka(), topics.Raw, 1); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Errorf("customer read of raw after restart: got %v, want %v", err, kerr.TopicAuthorizationFailed)
 	}
 }

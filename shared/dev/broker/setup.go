@@ -2,90 +2,56 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/finfeed/finfeed/shared/provision"
 )
 
-// setup creates missing topics (a restored DataDir skips kfake's seeding) and replaces every ACL with the ones
-// this configuration grants, as MSK with allow.everyone.if.no.acl.found=false: nothing is allowed unless listed.
-func (b *Broker) setup(ctx context.Context, admin Credentials) error {
-	cl, err := b.adminClient(admin)
+// Settings are the provisioning settings of a broker run with cfg: the defaults MSK gets, with cfg's partitions,
+// one replica (there is one broker), the service user as the ingester's, the enrich and the index function's
+// user, and the customer, if any. With NoAuth there are no principals and so no ACLs.
+func (c Config) Settings() provision.Settings {
+	s := provision.DefaultSettings()
+	s.Partitions = c.Partitions
+	s.Replication = 1
+	if c.NoAuth {
+		return s
+	}
+	s.IngesterUser, s.EnrichUser, s.IndexUser = c.Service.User, c.Service.User, c.Service.User
+	if c.Customer.User != "" {
+		s.Customers = []string{c.Customer.User}
+	}
+	return s
+}
+
+// Spec is what the broker provisions at start, with provision.Apply as the custom resource does on MSK.
+func (b *Broker) Spec() provision.Spec { return b.cfg.Settings().Spec() }
+
+// setup removes every ACL (a restored DataDir keeps an earlier run's), then creates the topics and ACLs of
+// Spec with provision.Apply. As on MSK (allow.everyone.if.no.acl.found=false) nothing else is allowed.
+func (b *Broker) setup(ctx context.Context) error {
+	cl, err := b.adminClient()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	if err := b.ensureTopics(ctx, cl); err != nil {
-		return err
-	}
-	if b.cfg.NoAuth {
-		return nil
-	}
-	return b.replaceACLs(ctx, cl)
-}
-
-type requester interface {
-	Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error)
-}
-
-func (b *Broker) ensureTopics(ctx context.Context, cl requester) error {
-	req := kmsg.NewPtrCreateTopicsRequest()
-	for _, t := range Topics {
-		rt := kmsg.NewCreateTopicsRequestTopic()
-		rt.Topic = t
-		rt.NumPartitions = b.cfg.Partitions
-		rt.ReplicationFactor = -1
-		req.Topics = append(req.Topics, rt)
-	}
-	req.TimeoutMillis = 5000
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		return fmt.Errorf("broker setup: create topics: %w", err)
-	}
-	var errs []error
-	for _, t := range resp.Topics {
-		if err := kerr.ErrorForCode(t.ErrorCode); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			errs = append(errs, fmt.Errorf("broker setup: create topic %s: %w", t.Topic, err))
+	if !b.cfg.NoAuth {
+		if err := dropACLs(ctx, cl); err != nil {
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	if err := provision.Apply(ctx, kadm.NewClient(cl), b.Spec()); err != nil {
+		return fmt.Errorf("broker setup: %w", err)
+	}
+	return nil
 }
 
-// grant is one ALLOW ACL.
-type grant struct {
-	user     string
-	resource kmsg.ACLResourceType
-	name     string
-	op       kmsg.ACLOperation
-}
-
-// grants are the ACLs of the service and customer principals.
-func (b *Broker) grants() []grant {
-	svc := b.cfg.Service.User
-	g := []grant{
-		{svc, kmsg.ACLResourceTypeCluster, "kafka-cluster", kmsg.ACLOperationIdempotentWrite},
-		{svc, kmsg.ACLResourceTypeGroup, "*", kmsg.ACLOperationRead},
-	}
-	for _, t := range Topics {
-		g = append(g,
-			grant{svc, kmsg.ACLResourceTypeTopic, t, kmsg.ACLOperationRead},
-			grant{svc, kmsg.ACLResourceTypeTopic, t, kmsg.ACLOperationWrite},
-			grant{svc, kmsg.ACLResourceTypeTopic, t, kmsg.ACLOperationDescribe})
-	}
-	if cu := b.cfg.Customer.User; cu != "" {
-		g = append(g,
-			grant{cu, kmsg.ACLResourceTypeTopic, TopicEnhanced, kmsg.ACLOperationRead},
-			grant{cu, kmsg.ACLResourceTypeTopic, TopicEnhanced, kmsg.ACLOperationDescribe},
-			// its own consumer group only, named as the user (as provisioned on MSK): a wildcard would let it
-			// join or commit in the pipeline's groups
-			grant{cu, kmsg.ACLResourceTypeGroup, cu, kmsg.ACLOperationRead})
-	}
-	return g
-}
-
-func (b *Broker) replaceACLs(ctx context.Context, cl requester) error {
+func dropACLs(ctx context.Context, cl *kgo.Client) error {
 	del := kmsg.NewPtrDeleteACLsRequest()
 	f := kmsg.NewDeleteACLsRequestFilter()
 	f.ResourceType = kmsg.ACLResourceTypeAny
@@ -93,36 +59,14 @@ func (b *Broker) replaceACLs(ctx context.Context, cl requester) error {
 	f.Operation = kmsg.ACLOperationAny
 	f.PermissionType = kmsg.ACLPermissionTypeAny
 	del.Filters = append(del.Filters, f)
-	dresp, err := del.RequestWith(ctx, cl)
+	resp, err := del.RequestWith(ctx, cl)
 	if err != nil {
 		return fmt.Errorf("broker setup: delete acls: %w", err)
 	}
-	for _, r := range dresp.Results {
+	for _, r := range resp.Results {
 		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
 			return fmt.Errorf("broker setup: delete acls: %w", err)
 		}
 	}
-	create := kmsg.NewPtrCreateACLsRequest()
-	for _, g := range b.grants() {
-		c := kmsg.NewCreateACLsRequestCreation()
-		c.ResourceType = g.resource
-		c.ResourceName = g.name
-		c.ResourcePatternType = kmsg.ACLResourcePatternTypeLiteral
-		c.Principal = "User:" + g.user
-		c.Host = "*"
-		c.Operation = g.op
-		c.PermissionType = kmsg.ACLPermissionTypeAllow
-		create.Creations = append(create.Creations, c)
-	}
-	cresp, err := create.RequestWith(ctx, cl)
-	if err != nil {
-		return fmt.Errorf("broker setup: create acls: %w", err)
-	}
-	var errs []error
-	for _, r := range cresp.Results {
-		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
-			errs = append(errs, fmt.Errorf("broker setup: create acl: %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 const waitLimit = 30 * time.Second
@@ -46,7 +47,7 @@ func produceN(t *testing.T, b *broker.Broker, from, n int) {
 	recs := make([]*kgo.Record, 0, n)
 	for i := from; i < from+n; i++ {
 		k := "K" + strconv.Itoa(i%5)
-		recs = append(recs, &kgo.Record{Topic: broker.TopicRaw, Key: []byte(k), Value: []byte(k + ":" + strconv.Itoa(i)),
+		recs = append(recs, &kgo.Record{Topic: topics.Raw, Key: []byte(k), Value: []byte(k + ":" + strconv.Itoa(i)),
 			Headers: []kgo.RecordHeader{{Key: "n", Value: []byte(strconv.Itoa(i))}}})
 	}
 	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
@@ -165,7 +166,7 @@ func TestDeliversEveryRecordOnceInOrder(t *testing.T) {
 	const n = 250
 	produceN(t, b, 0, n)
 	c := &collector{}
-	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchSize: 40, BatchWindow: 50 * time.Millisecond}, c.handle)
+	m := newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup, BatchSize: 40, BatchWindow: 50 * time.Millisecond}, c.handle)
 	stop := run(t, m)
 	waitFor(t, "all records", func() bool { return c.count() >= n })
 	stop()
@@ -213,7 +214,7 @@ func TestDeliversEveryRecordOnceInOrder(t *testing.T) {
 			t.Errorf("event source %q servers %q, want aws:kafka %s", ev.EventSource, ev.BootstrapServers, b.Addr())
 		}
 	}
-	if got := committed(t, b, "g"); got != n {
+	if got := committed(t, b, topics.EnrichGroup); got != n {
 		t.Errorf("committed offsets sum: got %d, want %d", got, n)
 	}
 	if s := m.Stats(); s.Records != n || s.Lag != 0 || s.Retries != 0 {
@@ -226,7 +227,7 @@ func TestRetriesSameBatchAndLosesNothing(t *testing.T) {
 	const n = 60
 	produceN(t, b, 0, n)
 	c := &collector{fail: 3}
-	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchSize: 25, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}, c.handle)
+	m := newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup, BatchSize: 25, MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}, c.handle)
 	stop := run(t, m)
 	waitFor(t, "all records", func() bool { return c.count() >= n })
 	stop()
@@ -247,7 +248,7 @@ func TestRetriesSameBatchAndLosesNothing(t *testing.T) {
 	if s := m.Stats(); s.Retries != 3 {
 		t.Errorf("retries: got %d, want 3", s.Retries)
 	}
-	if got := committed(t, b, "g"); got != n {
+	if got := committed(t, b, topics.EnrichGroup); got != n {
 		t.Errorf("committed offsets sum: got %d, want %d", got, n)
 	}
 }
@@ -256,7 +257,7 @@ func TestFailedBatchIsNotCommitted(t *testing.T) {
 	b := startBroker(t)
 	produceN(t, b, 0, 10)
 	failing := &collector{fail: 1 << 30}
-	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, failing.handle)
+	m := newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}, failing.handle)
 	stop := run(t, m)
 	waitFor(t, "a few failures", func() bool {
 		failing.mu.Lock()
@@ -264,14 +265,14 @@ func TestFailedBatchIsNotCommitted(t *testing.T) {
 		return failing.calls >= 3
 	})
 	stop()
-	if got := committed(t, b, "g"); got != 0 {
+	if got := committed(t, b, topics.EnrichGroup); got != 0 {
 		t.Fatalf("committed after failures only: got %d, want 0", got)
 	}
 	ok := &collector{}
-	stop = run(t, newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g"}, ok.handle))
+	stop = run(t, newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup}, ok.handle))
 	waitFor(t, "redelivery", func() bool { return ok.count() >= 10 })
 	stop()
-	if got := committed(t, b, "g"); got != 10 {
+	if got := committed(t, b, topics.EnrichGroup); got != 10 {
 		t.Errorf("committed after success: got %d, want 10", got)
 	}
 }
@@ -313,7 +314,7 @@ func TestStopHandsOverGatheredRecords(t *testing.T) {
 	const n = 12
 	produceN(t, b, 0, n)
 	c := &collector{}
-	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchWindow: esm.MaxBatchWindow}, c.handle)
+	m := newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup, BatchWindow: esm.MaxBatchWindow}, c.handle)
 	stop := run(t, m)
 	waitFor(t, "every record polled", func() bool { return m.Stats().Lag == n })
 	if got := c.count(); got != 0 {
@@ -323,7 +324,7 @@ func TestStopHandsOverGatheredRecords(t *testing.T) {
 	if got := c.count(); got != n {
 		t.Errorf("handled on stop: got %d records, want %d", got, n)
 	}
-	if got := committed(t, b, "g"); got != n {
+	if got := committed(t, b, topics.EnrichGroup); got != n {
 		t.Errorf("committed on stop: got %d, want %d", got, n)
 	}
 }
@@ -335,7 +336,7 @@ func TestStopIsBoundedWhenTheBrokerHoldsTheLeave(t *testing.T) {
 	b := startBroker(t)
 	produceN(t, b, 0, 5)
 	c := &collector{}
-	m, err := esm.New(t.Context(), b.ServiceKafka(), esm.Config{Topic: broker.TopicRaw, Group: "g"}, c.handle, nil,
+	m, err := esm.New(t.Context(), b.ServiceKafka(), esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup}, c.handle, nil,
 		kgo.RequestTimeoutOverhead(15*time.Minute), kgo.RetryTimeout(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +361,7 @@ func TestStopIsBoundedWhenTheBrokerHoldsTheLeave(t *testing.T) {
 	default:
 		t.Errorf("the broker saw no leave request")
 	}
-	if got := committed(t, b, "g"); got != 5 {
+	if got := committed(t, b, topics.EnrichGroup); got != 5 {
 		t.Errorf("committed offsets sum: got %d, want 5", got)
 	}
 }
@@ -372,7 +373,7 @@ func TestBatchesStayUnderThePayloadLimit(t *testing.T) {
 	produceN(t, b, 0, n)
 	c := &collector{}
 	const limit = 4 << 10
-	m := newMapping(t, b, esm.Config{Topic: broker.TopicRaw, Group: "g", BatchSize: 100, BatchWindow: 50 * time.Millisecond, MaxPayload: limit}, c.handle)
+	m := newMapping(t, b, esm.Config{Topic: topics.Raw, Group: topics.EnrichGroup, BatchSize: 100, BatchWindow: 50 * time.Millisecond, MaxPayload: limit}, c.handle)
 	stop := run(t, m)
 	waitFor(t, "all records", func() bool { return c.count() >= n })
 	stop()
@@ -391,7 +392,7 @@ func TestBatchesStayUnderThePayloadLimit(t *testing.T) {
 	if len(c.events) < 4 {
 		t.Errorf("%d events for %d records under a %d-byte limit: the limit did not split batches", len(c.events), n, limit)
 	}
-	if got := committed(t, b, "g"); got != n {
+	if got := committed(t, b, topics.EnrichGroup); got != n {
 		t.Errorf("committed offsets sum: got %d, want %d", got, n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Config is one run: a steady rate (Bars, Rate) or, when Symbols is set, a market of bursts (Symbols, Minutes).
@@ -62,7 +63,8 @@ const (
 	DefaultPartitions  = 4
 	// RateSymbols is how many symbols a steady-rate run cycles through (NewMarket(RateSymbols, ...) is its market).
 	RateSymbols = 50
-	benchGroup  = "finfeed-bench"
+	// benchGroup is the enrich function's group: the only one the service principal may read raw with.
+	benchGroup = topics.EnrichGroup
 )
 
 func (c Config) withDefaults() (Config, error) {

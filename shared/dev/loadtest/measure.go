@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // sent is when a bar was written and in which burst.
@@ -87,7 +87,7 @@ func (r *run) measure(ctx context.Context) (Result, error) {
 		} else {
 			pending.Store(raw.Symbol+"|"+raw.Time.Format(bar.TimestampLayout), sent{at: time.Now(), minute: k})
 		}
-		r.in.Produce(ctx, &kgo.Record{Topic: broker.TopicRaw, Key: []byte(raw.Symbol), Value: value}, func(_ *kgo.Record, err error) {
+		r.in.Produce(ctx, &kgo.Record{Topic: topics.Raw, Key: []byte(raw.Symbol), Value: value}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				produceErr.CompareAndSwap(nil, err)
 			}
@@ -172,7 +172,7 @@ func (r *run) read(ctx context.Context, pending *sync.Map, t *tally, enriched *a
 			return ferr
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
-			if rec.Topic == broker.TopicRawDLQ {
+			if rec.Topic == topics.RawDLQ {
 				t.dlq++
 				return
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/localstack"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // run is one run's stack (the local stack, with one execution environment per Concurrency) and the writer
@@ -77,12 +78,12 @@ func newRun(ctx context.Context, cfg Config, log *slog.Logger) (_ *run, err erro
 	runCtx, stop := context.WithCancel(ctx)
 	r.stop = stop
 	r.running.Go(func() { r.stack.Run(runCtx) })
-	// the customer's side: read enhanced and raw.dlq
-	if r.reader, err = r.stack.Client(ctx, kgo.ConsumeTopics(broker.TopicEnhanced, broker.TopicRawDLQ),
+	// the watching side: read enhanced and raw.dlq (as the operator: no service may read the dead letters)
+	if r.reader, err = r.stack.OperatorClient(ctx, kgo.ConsumeTopics(topics.Enhanced, topics.RawDLQ),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond)); err != nil {
 		return nil, err
 	}
-	if r.in, err = r.stack.Client(ctx, kgo.ProducerLinger(0), kgo.DefaultProduceTopic(broker.TopicRaw)); err != nil {
+	if r.in, err = r.stack.Client(ctx, kgo.ProducerLinger(0), kgo.DefaultProduceTopic(topics.Raw)); err != nil {
 		return nil, err
 	}
 	if err := r.waitStable(ctx); err != nil {

@@ -19,12 +19,7 @@ import (
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/prevclose"
-)
-
-// Consumer groups of the local event-source mappings (on AWS the event source mappings' own).
-const (
-	EnrichGroup = "finfeed-enrich"
-	IndexGroup  = "finfeed-index"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Config is one local stack.
@@ -51,7 +46,7 @@ type Config struct {
 	// Environments is how many execution environments run the enrich function at once, each with its own
 	// producer and store, all in Group (default 1).
 	Environments int
-	// Group is the enrich mapping's consumer group (default EnrichGroup).
+	// Group is the enrich mapping's consumer group (default topics.EnrichGroup).
 	Group string
 	// BatchSize and BatchWindow configure the event-source mappings as the template does.
 	BatchSize   int
@@ -84,7 +79,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Environments = 1
 	}
 	if c.Group == "" {
-		c.Group = EnrichGroup
+		c.Group = topics.EnrichGroup
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = esm.DefaultBatchSize
@@ -120,9 +115,9 @@ func bindings(b *broker.Broker, cfg Config, clientID string) map[string]string {
 
 // enrichConfig loads the enrich function's configuration with enrichfn.Load, the Lambda's own loader.
 func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
-	bind := bindings(b, cfg, "finfeed-enrich")
-	bind["ENHANCED_TOPIC"] = broker.TopicEnhanced
-	bind["DLQ_TOPIC"] = broker.TopicRawDLQ
+	bind := bindings(b, cfg, topics.EnrichGroup)
+	bind["ENHANCED_TOPIC"] = topics.Enhanced
+	bind["DLQ_TOPIC"] = topics.RawDLQ
 	c, err := enrichfn.Load(layer(bind, cfg.Getenv))
 	if err != nil {
 		return c, fmt.Errorf("enrich function configuration: %w", err)
@@ -133,8 +128,8 @@ func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
 // indexConfig loads the index function's configuration with indexfn.Load, the Lambda's own loader. Locally
 // OPENSEARCH_AUTH defaults to none (a local server) rather than sigv4.
 func indexConfig(b *broker.Broker, cfg Config) (indexfn.Config, error) {
-	bind := bindings(b, cfg, "finfeed-index")
-	bind["DLQ_TOPIC"] = broker.TopicEnhancedDLQ
+	bind := bindings(b, cfg, topics.IndexGroup)
+	bind["DLQ_TOPIC"] = topics.EnhancedDLQ
 	getenv := layer(bind, cfg.Getenv)
 	c, err := indexfn.Load(func(k string) string {
 		if v := getenv(k); v != "" || k != "OPENSEARCH_AUTH" {

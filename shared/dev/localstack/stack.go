@@ -20,6 +20,7 @@ import (
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Stack is a running local pipeline. Start it, Run it once, Close it.
@@ -140,7 +141,7 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 		handle = cfg.Wrap(handle)
 	}
 	m, err := esm.New(ctx, s.broker.ServiceKafka(), esm.Config{
-		Topic: broker.TopicRaw, Group: cfg.Group, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
+		Topic: topics.Raw, Group: cfg.Group, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
 	}, handle, s.log, kgo.ClientID(fmt.Sprintf("%s-esm-%d", s.enrich.Kafka.ClientID, i)))
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (s *Stack) startIndex(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("index function: %w", err)
 	}
 	m, err := esm.New(ctx, s.broker.ServiceKafka(), esm.Config{
-		Topic: s.enrich.EnhancedTopic, Group: IndexGroup, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
+		Topic: s.enrich.EnhancedTopic, Group: topics.IndexGroup, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
 	}, func(ctx context.Context, ev events.KafkaEvent) error {
 		c, err := s.indexer.Handle(ctx, ev)
 		if err != nil {
@@ -185,7 +186,17 @@ func (s *Stack) Index() *indexfn.Config { return s.index }
 
 // Client is a client of the service principal (as the ingester or a test writes raw), closed with the stack.
 func (s *Stack) Client(ctx context.Context, opts ...kgo.Opt) (*kgo.Client, error) {
-	cl, err := kafka.NewClient(ctx, s.broker.ServiceKafka(), kafka.Deps{}, opts...)
+	return s.client(ctx, s.broker.ServiceKafka(), opts...)
+}
+
+// OperatorClient is a client of the operator principal (broker.Broker.OperatorKafka: what an IAM login is on
+// MSK), which may read the dead letters as no service may; closed with the stack.
+func (s *Stack) OperatorClient(ctx context.Context, opts ...kgo.Opt) (*kgo.Client, error) {
+	return s.client(ctx, s.broker.OperatorKafka(), opts...)
+}
+
+func (s *Stack) client(ctx context.Context, kc kafka.Config, opts ...kgo.Opt) (*kgo.Client, error) {
+	cl, err := kafka.NewClient(ctx, kc, kafka.Deps{}, opts...)
 	if err != nil {
 		return nil, err
 	}

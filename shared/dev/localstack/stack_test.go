@@ -10,12 +10,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
-	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/prevclose"
 	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // env is a deployment's settings for a test.
@@ -54,7 +54,7 @@ func TestFunctionsLoadTheirSettingsAsOnAWS(t *testing.T) {
 	t.Cleanup(s.Close)
 	ec, ic := s.Enrich(), s.Index()
 	addr := s.Broker().Addr()
-	if ec.Threshold != 7.5 || ec.EnhancedTopic != broker.TopicEnhanced || ec.DLQTopic != broker.TopicRawDLQ ||
+	if ec.Threshold != 7.5 || ec.EnhancedTopic != topics.Enhanced || ec.DLQTopic != topics.RawDLQ ||
 		strings.Join(ec.Kafka.Brokers, ",") != addr || ec.Kafka.Auth != s.Broker().ServiceKafka().Auth || ec.Kafka.TLS {
 		t.Errorf("enrich configuration: got %+v", ec)
 	}
@@ -62,7 +62,7 @@ func TestFunctionsLoadTheirSettingsAsOnAWS(t *testing.T) {
 		t.Fatal("no index function configuration")
 	}
 	if ic.Search.URL != srv.URL || ic.Search.Auth != search.AuthNone || ic.Search.Prefix != "local-" ||
-		ic.Search.Layout != search.LayoutPerSymbol || ic.DLQTopic != broker.TopicEnhancedDLQ ||
+		ic.Search.Layout != search.LayoutPerSymbol || ic.DLQTopic != topics.EnhancedDLQ ||
 		strings.Join(ic.Kafka.Brokers, ",") != addr || ic.Kafka.TLS {
 		t.Errorf("index configuration: got %+v", ic)
 	}
@@ -122,7 +122,7 @@ func TestStackEnrichesAndIndexes(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.Run(ctx); close(done) }()
 	t.Cleanup(func() { stop(); <-done; s.Close() })
-	w, err := s.Client(t.Context(), kgo.DefaultProduceTopic(broker.TopicRaw))
+	w, err := s.Client(t.Context(), kgo.DefaultProduceTopic(topics.Raw))
 	if err != nil {
 		t.Fatal(err)
 	}
