@@ -143,7 +143,7 @@ LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tag
 LAMBDAS := EnrichFunction IndexFunction PrevCloseFunction ProvisionFunction
 ENV ?= dev
 
-.PHONY: build $(addprefix build-,$(LAMBDAS)) deploy deploy-customer invoke-enrich invoke-index invoke-prevclose invoke-provision
+.PHONY: build $(addprefix build-,$(LAMBDAS)) deploy delete deploy-customer invoke-enrich invoke-index invoke-prevclose invoke-provision
 
 ## build: every function's bootstrap (linux/arm64) under bin/lambda/<LogicalId>/
 build: $(addprefix build-,$(LAMBDAS))
@@ -161,6 +161,11 @@ build-ProvisionFunction:
 deploy:
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)
+
+## delete: remove the provider stack (ENV=dev|prod; sam asks before it deletes). The previous-close table is kept on purpose (DeletionPolicy
+## Retain: years of closes); docs/deploy.md "Tear down" removes it and the rest by hand.
+delete:
+	sam delete --config-env $(ENV)
 
 ## deploy-customer: the customer-account stack (run with the customer's credentials; see docs/deploy.md).
 ## SAM looks for samconfig.toml beside --template-file (customer/), hence the absolute --config-file.

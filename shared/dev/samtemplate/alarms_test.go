@@ -121,3 +121,26 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// A production stack must name the topic its alarms notify; dev may leave it empty.
+func TestProdAlarmsNotify(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	for _, tt := range []struct {
+		env, topic string
+		refused    bool
+	}{
+		{"prod", "", true},
+		{"prod", "arn:aws:sns:us-east-1:123456789012:finfeed-alarms", false},
+		{"dev", "", false},
+	} {
+		s := tpl.Defaults()
+		s["Environment"], s["AlarmTopicArn"] = tt.env, tt.topic
+		v, err := tpl.RuleViolations(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.ContainsFunc(v, func(m string) bool { return strings.Contains(m, "ProdAlarmsNotify") }); got != tt.refused {
+			t.Errorf("Environment=%s AlarmTopicArn=%q: violations %v, want ProdAlarmsNotify refused: %v", tt.env, tt.topic, v, tt.refused)
+		}
+	}
+}
