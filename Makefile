@@ -90,6 +90,18 @@ bench: deps
 	@$(MAKE) -s build
 	@for f in $(BIN)/lambda/*/bootstrap; do echo "size $$(basename $$(dirname $$f)) linux/arm64 $$(stat -c %s $$f) bytes"; done
 
+JSONBENCH_DIR := tools/jsonbench
+.PHONY: bench-json
+## bench-json: shared/bar's hand-written JSON codec against encoding/json/v2, goccy/go-json and bytedance/sonic,
+## each wrapped to be as strict as bar (tools/jsonbench, its own module, so the product's go.mod stays clean): the
+## tests that every wrapper writes bar's bytes and rejects what bar rejects, then decode, encode and the enrich hot
+## path (JPM fixture, synthetic 10k batch) for every codec in one run, compared by benchstat (docs/performance.md)
+bench-json:
+	@mkdir -p $(BIN)
+	cd $(JSONBENCH_DIR) && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
+	cd $(JSONBENCH_DIR) && GOEXPERIMENT=jsonv2 $(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) . > $(CURDIR)/$(BIN)/bench-json.txt
+	$(BENCHSTAT) -col /codec $(BIN)/bench-json.txt
+
 MARKET_SYMBOLS ?= 8000
 MARKET_MINUTES ?= 10
 DYNAMODB_LATENCY ?= 4ms
