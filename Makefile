@@ -95,11 +95,14 @@ JSONBENCH_DIR := tools/jsonbench
 ## bench-json: shared/bar's hand-written JSON codec against encoding/json/v2, goccy/go-json and bytedance/sonic,
 ## each wrapped to be as strict as bar (tools/jsonbench, its own module, so the product's go.mod stays clean): the
 ## tests that every wrapper writes bar's bytes and rejects what bar rejects, then decode, encode and the enrich hot
-## path (JPM fixture, synthetic 10k batch) for every codec in one run, compared by benchstat (docs/performance.md)
+## path (JPM fixture, synthetic 10k batch) for every codec, BENCHCOUNT interleaved rounds, compared by benchstat
+## (docs/performance.md)
+# The rounds are interleaved (each runs every codec once) so that load from elsewhere falls on all codecs alike.
 bench-json:
 	@mkdir -p $(BIN)
 	cd $(JSONBENCH_DIR) && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
-	cd $(JSONBENCH_DIR) && GOEXPERIMENT=jsonv2 $(GO) test -run='^$$' -bench=. -benchmem -count=$(BENCHCOUNT) . > $(CURDIR)/$(BIN)/bench-json.txt
+	cd $(JSONBENCH_DIR) && GOEXPERIMENT=jsonv2 $(GO) test -c -o $(CURDIR)/$(BIN)/jsonbench.test .
+	cd $(JSONBENCH_DIR) && for i in $$(seq $(BENCHCOUNT)); do $(CURDIR)/$(BIN)/jsonbench.test -test.run='^$$' -test.bench=. -test.benchmem; done > $(CURDIR)/$(BIN)/bench-json.txt
 	$(BENCHSTAT) -col /codec $(BIN)/bench-json.txt
 
 MARKET_SYMBOLS ?= 8000
