@@ -3,7 +3,6 @@ package samtemplate
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -131,144 +130,36 @@ func collectRefs(v any, into map[string]bool) {
 
 // Condition evaluates a named condition in s.
 func (t *Template) Condition(name string, s Scenario) (bool, error) {
-	c, ok := t.Conditions[name]
-	if !ok {
-		return false, fmt.Errorf("condition %q is not defined", name)
-	}
-	return t.evalBool(c, s, 0)
-}
-
-func (t *Template) evalBool(v any, s Scenario, depth int) (bool, error) {
-	if depth > 20 {
-		return false, fmt.Errorf("conditions nest too deep (a cycle?)")
-	}
-	fn, arg, ok := intrinsic(v)
-	if !ok {
-		return false, fmt.Errorf("not a condition function: %v", v)
-	}
-	args, _ := arg.([]any)
-	switch fn {
-	case "Condition":
-		name, _ := arg.(string)
-		c, ok := t.Conditions[name]
-		if !ok {
-			return false, fmt.Errorf("condition %q is not defined", name)
-		}
-		return t.evalBool(c, s, depth+1)
-	case "Fn::Equals":
-		if len(args) != 2 {
-			return false, fmt.Errorf("Fn::Equals needs two arguments")
-		}
-		a, err := t.evalScalar(args[0], s)
-		if err != nil {
-			return false, err
-		}
-		b, err := t.evalScalar(args[1], s)
-		return a == b, err
-	case "Fn::Not":
-		if len(args) != 1 {
-			return false, fmt.Errorf("Fn::Not needs one argument")
-		}
-		b, err := t.evalBool(args[0], s, depth+1)
-		return !b, err
-	case "Fn::And", "Fn::Or":
-		if len(args) < 2 || len(args) > 10 {
-			return false, fmt.Errorf("%s needs 2 to 10 conditions", fn)
-		}
-		res := fn == "Fn::And"
-		for _, a := range args {
-			b, err := t.evalBool(a, s, depth+1)
-			if err != nil {
-				return false, err
-			}
-			if fn == "Fn::And" {
-				res = res && b
-			} else {
-				res = res || b
-			}
-		}
-		return res, nil
-	}
-	return false, fmt.Errorf("%s is not allowed in a condition", fn)
-}
-
-// evalScalar evaluates what a condition compares: literals, parameter Refs and Fn::Join of those.
-func (t *Template) evalScalar(v any, s Scenario) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case float64, bool:
-		return fmt.Sprint(x), nil
-	}
-	fn, arg, ok := intrinsic(v)
-	if !ok {
-		return "", fmt.Errorf("cannot compare %v", v)
-	}
-	switch fn {
-	case "Ref":
-		name, _ := arg.(string)
-		val, ok := s[name]
-		if !ok {
-			return "", fmt.Errorf("condition refers to %q, which is not a parameter", name)
-		}
-		if l, ok := val.([]string); ok {
-			return strings.Join(l, ","), nil
-		}
-		return fmt.Sprint(val), nil
-	case "Fn::Join":
-		args, _ := arg.([]any)
-		if len(args) != 2 {
-			return "", fmt.Errorf("Fn::Join needs a delimiter and a list")
-		}
-		delim, _ := args[0].(string)
-		var parts []string
-		if fn2, a2, ok := intrinsic(args[1]); ok && fn2 == "Ref" {
-			name, _ := a2.(string)
-			if l, ok := s[name].([]string); ok {
-				parts = l
-			} else {
-				parts = []string{fmt.Sprint(s[name])}
-			}
-		} else if l, ok := args[1].([]any); ok {
-			for _, e := range l {
-				p, err := t.evalScalar(e, s)
-				if err != nil {
-					return "", err
-				}
-				parts = append(parts, p)
-			}
-		}
-		return strings.Join(parts, delim), nil
-	}
-	return "", fmt.Errorf("%s is not supported in a condition", fn)
+	return newResolver(t, s, Fakes{}).condition(name)
 }
 
 // RuleViolations evaluates the template's Rules in s: the description of every assertion that fails (CloudFormation
 // would refuse these parameters), or an error when a rule uses what the evaluator does not know (rules here are
 // written with the condition functions on parameters only).
 func (t *Template) RuleViolations(s Scenario) ([]string, error) {
+	r := newResolver(t, s, Fakes{})
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(t.Rules)) {
-		r := t.Rules[name]
-		if usesCondition(r.RuleCondition) || slices.ContainsFunc(r.Assertions, func(a RuleAssertion) bool { return usesCondition(a.Assert) }) {
+		rule := t.Rules[name]
+		if usesCondition(rule.RuleCondition) || slices.ContainsFunc(rule.Assertions, func(a RuleAssertion) bool { return usesCondition(a.Assert) }) {
 			return nil, fmt.Errorf("Rules.%s: a rule cannot refer to a Condition", name)
 		}
-		if r.RuleCondition != nil {
-			applies, err := t.evalBool(r.RuleCondition, s, 0)
+		if rule.RuleCondition != nil {
+			applies, err := r.truth("Rules."+name+".RuleCondition", rule.RuleCondition)
 			if err != nil {
-				return nil, fmt.Errorf("Rules.%s.RuleCondition: %w", name, err)
+				return nil, err
 			}
 			if !applies {
 				continue
 			}
 		}
-		if len(r.Assertions) == 0 {
+		if len(rule.Assertions) == 0 {
 			return nil, fmt.Errorf("Rules.%s: no Assertions", name)
 		}
-		for i, a := range r.Assertions {
-			ok, err := t.evalBool(a.Assert, s, 0)
+		for i, a := range rule.Assertions {
+			ok, err := r.truth(fmt.Sprintf("Rules.%s.Assertions[%d]", name, i), a.Assert)
 			if err != nil {
-				return nil, fmt.Errorf("Rules.%s.Assertions[%d]: %w", name, i, err)
+				return nil, err
 			}
 			if !ok {
 				out = append(out, fmt.Sprintf("%s: %s", name, a.AssertDescription))
@@ -305,25 +196,6 @@ func (t *Template) Active(id string, s Scenario) (bool, error) {
 	return t.Condition(r.Condition, s)
 }
 
-var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
-
-// SubNames lists the ${...} names in a Fn::Sub string (not ${!Literal}).
-func SubNames(s string) []string {
-	var out []string
-	for _, m := range subVar.FindAllStringSubmatch(s, -1) {
-		if strings.HasPrefix(m[1], "!") {
-			continue
-		}
-		out = append(out, strings.TrimSpace(m[1]))
-	}
-	return out
-}
-
-var pseudo = map[string]bool{
-	"AWS::AccountId": true, "AWS::NotificationARNs": true, "AWS::NoValue": true, "AWS::Partition": true,
-	"AWS::Region": true, "AWS::StackId": true, "AWS::StackName": true, "AWS::URLSuffix": true,
-}
-
 // AttrChecker says whether a resource type has an attribute (for Fn::GetAtt).
 type AttrChecker func(resourceType, attr string) bool
 
@@ -357,78 +229,85 @@ func (t *Template) CheckRefs(attrs AttrChecker) []error {
 			}
 		}
 	}
-	// References depend on the scenario only through the conditions, and each resource only through the few
-	// conditions it touches (its own, its Fn::If's, those of the resources it names): walk each resource once
-	// per distinct combination of those.
+	outputs := slices.Sorted(maps.Keys(t.Outputs))
+	for _, name := range outputs {
+		if c := t.Outputs[name].Condition; c != "" {
+			if _, ok := t.Conditions[c]; !ok {
+				report(fmt.Sprintf("Outputs.%s: condition %q is not defined", name, c), nil)
+			}
+		}
+	}
+	// References depend on the scenario only through the conditions, and each part (a resource, an output, the
+	// Globals) only through the few conditions its resolution reads (its own, its Fn::Ifs', those of the
+	// resources it names): a part is resolved again only in a scenario where one of those differs.
 	condNames := slices.Sorted(maps.Keys(t.Conditions))
-	relevant := map[string][]string{}
-	for _, id := range t.ResourceIDs() {
-		relevant["R:"+id] = t.touched(t.Resources[id].Condition, t.Resources[id])
-	}
-	for name, o := range t.Outputs {
-		relevant["O:"+name] = t.touched(o.Condition, o.Value)
-	}
-	relevant["G:"] = t.touched("", t.Globals)
-	walked := map[string]bool{}
+	resolved := map[string][]map[string]bool{} // per part: the conditions each resolution read, with their values
 	vectors := map[string]bool{}
 	for _, s := range t.Scenarios() {
-		conds := map[string]bool{}
+		r := newResolver(t, s, Fakes{})
 		var vec strings.Builder
 		for _, name := range condNames {
-			b, err := t.evalBool(t.Conditions[name], s, 0)
+			b, err := r.condition(name)
 			if err != nil {
-				report(fmt.Sprintf("Conditions.%s: %v", name, err), s)
+				report(err.Error(), s)
 			}
-			conds[name] = b
 			vec.WriteString(strconv.FormatBool(b))
 		}
 		if vectors[vec.String()] {
 			continue
 		}
 		vectors[vec.String()] = true
-		w := walker{t: t, s: s, conds: conds, attrs: attrs, report: report}
-		first := func(key string) bool {
-			var k strings.Builder
-			k.WriteString(key)
-			for _, c := range relevant[key] {
-				k.WriteString(strconv.FormatBool(conds[c]))
+		r.check, r.attrs = func(msg string) { report(msg, s) }, attrs
+		part := func(key string, resolve func()) {
+			for _, prev := range resolved[key] {
+				same := true
+				for c, b := range prev {
+					same = same && r.conds[c] == b
+				}
+				if same {
+					return
+				}
 			}
-			if walked[k.String()] {
-				return false
+			r.read = map[string]bool{}
+			resolve()
+			read := map[string]bool{}
+			for c := range r.read {
+				read[c] = r.conds[c]
 			}
-			walked[k.String()] = true
-			return true
+			resolved[key] = append(resolved[key], read)
+			r.read = nil
 		}
-		if first("G:") {
-			w.walk("Globals", t.Globals, nil)
+		walk := func(path string, v any) {
+			if _, err := r.value(path, v); err != nil {
+				report(err.Error(), s) // not expected: a checking resolver reports its problems
+			}
 		}
+		part("Globals", func() { walk("Globals", t.Globals) })
 		for _, id := range t.ResourceIDs() {
-			if !w.active(id) || !first("R:"+id) {
-				continue
-			}
-			r := t.Resources[id]
-			w.walk("Resources."+id+".Properties", r.Properties, nil)
-			w.walk("Resources."+id+".Metadata", r.Metadata, nil)
-			for _, dep := range dependsOn(r.DependsOn) {
-				if !w.active(dep) {
-					report(fmt.Sprintf("Resources.%s.DependsOn: %q is not a resource here", id, dep), s)
+			part("Resources."+id, func() {
+				if !r.active(id) {
+					return
 				}
-			}
+				res := t.Resources[id]
+				walk("Resources."+id+".Properties", res.Properties)
+				walk("Resources."+id+".Metadata", res.Metadata)
+				for _, dep := range dependsOn(res.DependsOn) {
+					if !r.active(dep) {
+						report(fmt.Sprintf("Resources.%s.DependsOn: %q is not a resource here", id, dep), s)
+					}
+				}
+			})
 		}
-		for _, name := range slices.Sorted(maps.Keys(t.Outputs)) {
-			o := t.Outputs[name]
-			if o.Condition != "" {
-				if _, ok := t.Conditions[o.Condition]; !ok {
-					report(fmt.Sprintf("Outputs.%s: condition %q is not defined", name, o.Condition), nil)
-					continue
+		for _, name := range outputs {
+			part("Outputs."+name, func() {
+				o := t.Outputs[name]
+				if o.Condition != "" {
+					if b, err := r.condition(o.Condition); err != nil || !b {
+						return
+					}
 				}
-				if !conds[o.Condition] {
-					continue
-				}
-			}
-			if first("O:" + name) {
-				w.walk("Outputs."+name+".Value", o.Value, nil)
-			}
+				walk("Outputs."+name+".Value", o.Value)
+			})
 		}
 	}
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
@@ -449,195 +328,6 @@ func dependsOn(v any) []string {
 		return out
 	}
 	return nil
-}
-
-type walker struct {
-	t      *Template
-	s      Scenario
-	conds  map[string]bool
-	attrs  AttrChecker
-	report func(string, Scenario)
-}
-
-func (w walker) walk(path string, v any, subVars map[string]bool) {
-	if fn, arg, ok := intrinsic(v); ok {
-		w.intrinsic(path, fn, arg, subVars)
-		return
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			w.walk(path+"."+k, x[k], subVars)
-		}
-	case []any:
-		for i, e := range x {
-			w.walk(fmt.Sprintf("%s[%d]", path, i), e, subVars)
-		}
-	}
-}
-
-func (w walker) intrinsic(path, fn string, arg any, subVars map[string]bool) {
-	switch fn {
-	case "Ref":
-		name, _ := arg.(string)
-		w.ref(path, name)
-	case "Fn::GetAtt":
-		res, attr := splitGetAtt(arg)
-		w.getAtt(path, res, attr)
-	case "Fn::Sub":
-		str, vars := "", map[string]bool{}
-		switch x := arg.(type) {
-		case string:
-			str = x
-		case []any:
-			if len(x) != 2 {
-				w.report(path+": Fn::Sub takes a string or [string, map]", w.s)
-				return
-			}
-			str, _ = x[0].(string)
-			m, _ := x[1].(map[string]any)
-			for k, val := range m {
-				vars[k] = true
-				w.walk(path+".Fn::Sub."+k, val, nil)
-			}
-		}
-		for _, name := range SubNames(str) {
-			switch {
-			case vars[name]:
-			case strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::"):
-				res, attr, _ := strings.Cut(name, ".")
-				w.getAtt(path, res, attr)
-			default:
-				w.ref(path, name)
-			}
-		}
-	case "Fn::If":
-		args, _ := arg.([]any)
-		if len(args) != 3 {
-			w.report(path+": Fn::If takes [condition, then, else]", w.s)
-			return
-		}
-		name, _ := args[0].(string)
-		b, ok := w.conds[name]
-		if !ok {
-			w.report(fmt.Sprintf("%s: condition %q is not defined", path, name), w.s)
-			return
-		}
-		if b {
-			w.walk(path, args[1], subVars)
-		} else {
-			w.walk(path, args[2], subVars)
-		}
-	case "Condition":
-		name, _ := arg.(string)
-		if _, ok := w.t.Conditions[name]; !ok {
-			w.report(fmt.Sprintf("%s: condition %q is not defined", path, name), w.s)
-		}
-	default:
-		w.walk(path+"."+fn, arg, subVars)
-	}
-}
-
-func (w walker) active(id string) bool {
-	r, ok := w.t.Resources[id]
-	if !ok {
-		return false
-	}
-	return r.Condition == "" || w.conds[r.Condition]
-}
-
-// touched lists the conditions a resource's checks depend on: its own, those of its Fn::Ifs and those of the
-// resources it names.
-func (t *Template) touched(own string, body any) []string {
-	set := map[string]bool{}
-	if own != "" {
-		set[own] = true
-	}
-	var visit func(v any)
-	visit = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for k, a := range x {
-				switch k {
-				case "Fn::If":
-					if args, ok := a.([]any); ok && len(args) > 0 {
-						if c, ok := args[0].(string); ok {
-							set[c] = true
-						}
-					}
-				case "Ref":
-					if n, ok := a.(string); ok {
-						if r, ok := t.Resources[n]; ok && r.Condition != "" {
-							set[r.Condition] = true
-						}
-					}
-				case "Fn::GetAtt":
-					res, _ := splitGetAtt(a)
-					if r, ok := t.Resources[res]; ok && r.Condition != "" {
-						set[r.Condition] = true
-					}
-				case "Fn::Sub":
-					str, _ := a.(string)
-					if l, ok := a.([]any); ok && len(l) > 0 {
-						str, _ = l[0].(string)
-					}
-					for _, n := range SubNames(str) {
-						n, _, _ = strings.Cut(n, ".")
-						if r, ok := t.Resources[n]; ok && r.Condition != "" {
-							set[r.Condition] = true
-						}
-					}
-				}
-				visit(a)
-			}
-		case []any:
-			for _, e := range x {
-				visit(e)
-			}
-		}
-	}
-	visit(body)
-	if r, ok := body.(Resource); ok {
-		visit(r.Properties)
-		visit(r.Metadata)
-		for _, d := range dependsOn(r.DependsOn) {
-			if dr, ok := t.Resources[d]; ok && dr.Condition != "" {
-				set[dr.Condition] = true
-			}
-		}
-	}
-	return slices.Sorted(maps.Keys(set))
-}
-
-func (w walker) ref(path, name string) {
-	if pseudo[name] {
-		return
-	}
-	if _, ok := w.t.Parameters[name]; ok {
-		return
-	}
-	if _, ok := w.t.Resources[name]; !ok {
-		w.report(fmt.Sprintf("%s: Ref %q is neither a parameter nor a resource", path, name), w.s)
-		return
-	}
-	if !w.active(name) {
-		w.report(fmt.Sprintf("%s: Ref %q, a resource that is not created here (condition %s)", path, name, w.t.Resources[name].Condition), w.s)
-	}
-}
-
-func (w walker) getAtt(path, res, attr string) {
-	r, ok := w.t.Resources[res]
-	if !ok {
-		w.report(fmt.Sprintf("%s: GetAtt %s.%s: no resource %q", path, res, attr, res), w.s)
-		return
-	}
-	if !w.active(res) {
-		w.report(fmt.Sprintf("%s: GetAtt %s.%s, a resource that is not created here (condition %s)", path, res, attr, r.Condition), w.s)
-		return
-	}
-	if w.attrs != nil && !w.attrs(r.Type, attr) {
-		w.report(fmt.Sprintf("%s: GetAtt %s.%s: %s has no attribute %q", path, res, attr, r.Type, attr), w.s)
-	}
 }
 
 func splitGetAtt(arg any) (string, string) {

@@ -2,7 +2,6 @@ package samtemplate
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -12,196 +11,33 @@ type Fakes struct {
 	GetAtt func(id, resourceType, attr string) string
 }
 
-// Pseudo parameter values used when resolving.
-var pseudoValues = map[string]string{
-	"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::Region": "us-east-1",
-	"AWS::StackName": "finfeed-dev", "AWS::URLSuffix": "amazonaws.com",
-	"AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/finfeed-dev/1",
-}
-
-// errNoValue marks AWS::NoValue: the property is left out.
-var errNoValue = fmt.Errorf("AWS::NoValue")
-
 // String resolves a template value to the string CloudFormation would pass in scenario s. ok is false when the
 // value is AWS::NoValue (the property is left out).
 func (t *Template) String(v any, s Scenario, f Fakes) (value string, ok bool, err error) {
-	r, err := t.resolve(v, s, f)
-	if err == errNoValue {
-		return "", false, nil
-	}
-	if err != nil {
+	r, ok, err := t.Value(v, s, f)
+	if err != nil || !ok {
 		return "", false, err
 	}
-	switch x := r.(type) {
-	case string:
-		return x, true, nil
-	case []string:
-		return strings.Join(x, ","), true, nil
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64), true, nil
-	case bool:
-		return strconv.FormatBool(x), true, nil
+	str, isScalar := scalar(r)
+	if !isScalar {
+		return "", false, fmt.Errorf("value %v is not a scalar", r)
 	}
-	return "", false, fmt.Errorf("value %v is not a scalar", r)
+	return str, true, nil
 }
 
-// Value resolves a template value to what CloudFormation would pass in scenario s: a string, a []string for a
-// list, or a map for an object. ok is false for AWS::NoValue.
+// Value resolves a template value to what CloudFormation would pass in scenario s: a string (or the number or
+// boolean written), a []string for a list, or a map for an object. ok is false for AWS::NoValue.
 func (t *Template) Value(v any, s Scenario, f Fakes) (value any, ok bool, err error) {
-	if m, isMap := v.(map[string]any); isMap {
-		if _, _, isFn := intrinsic(v); !isFn {
-			out := map[string]any{}
-			for k, e := range m {
-				val, ok, err := t.Value(e, s, f)
-				if err != nil {
-					return nil, false, fmt.Errorf("%s: %w", k, err)
-				}
-				if ok {
-					out[k] = val
-				}
-			}
-			return out, true, nil
-		}
-	}
-	r, err := t.resolve(v, s, f)
-	if err == errNoValue {
+	r, err := newResolver(t, s, f).value("", v)
+	switch {
+	case err != nil:
+		return nil, false, err
+	case isNoValue(r):
 		return nil, false, nil
+	case isUnknown(r):
+		return nil, false, fmt.Errorf("value %v: only a deployed stack knows it (no fakes)", v)
 	}
-	return r, err == nil, err
-}
-
-func (t *Template) resolve(v any, s Scenario, f Fakes) (any, error) {
-	fn, arg, ok := intrinsic(v)
-	if !ok {
-		if l, isList := v.([]any); isList {
-			out := []string{}
-			for _, e := range l {
-				str, ok, err := t.String(e, s, f)
-				if err != nil {
-					return nil, err
-				}
-				if ok {
-					out = append(out, str)
-				}
-			}
-			return out, nil
-		}
-		return v, nil
-	}
-	switch fn {
-	case "Ref":
-		name, _ := arg.(string)
-		if name == "AWS::NoValue" {
-			return nil, errNoValue
-		}
-		if p, ok := pseudoValues[name]; ok {
-			return p, nil
-		}
-		if val, ok := s[name]; ok {
-			return val, nil
-		}
-		if r, ok := t.Resources[name]; ok {
-			return f.Ref(name, r.Type), nil
-		}
-		return nil, fmt.Errorf("Ref %q: unknown", name)
-	case "Fn::GetAtt":
-		res, attr := splitGetAtt(arg)
-		r, ok := t.Resources[res]
-		if !ok {
-			return nil, fmt.Errorf("GetAtt %s.%s: unknown resource", res, attr)
-		}
-		return f.GetAtt(res, r.Type, attr), nil
-	case "Fn::If":
-		args, _ := arg.([]any)
-		if len(args) != 3 {
-			return nil, fmt.Errorf("Fn::If takes three arguments")
-		}
-		name, _ := args[0].(string)
-		b, err := t.Condition(name, s)
-		if err != nil {
-			return nil, err
-		}
-		if b {
-			return t.resolve(args[1], s, f)
-		}
-		return t.resolve(args[2], s, f)
-	case "Fn::Sub":
-		str, vars := "", map[string]any{}
-		switch x := arg.(type) {
-		case string:
-			str = x
-		case []any:
-			if len(x) == 2 {
-				str, _ = x[0].(string)
-				vars, _ = x[1].(map[string]any)
-			}
-		}
-		var firstErr error
-		out := subVar.ReplaceAllStringFunc(str, func(m string) string {
-			name := strings.TrimSpace(m[2 : len(m)-1])
-			if strings.HasPrefix(name, "!") {
-				return "${" + name[1:] + "}"
-			}
-			var val any = map[string]any{"Ref": name}
-			if v, ok := vars[name]; ok {
-				val = v
-			} else if strings.Contains(name, ".") && !strings.HasPrefix(name, "AWS::") {
-				val = map[string]any{"Fn::GetAtt": name}
-			}
-			s2, _, err := t.String(val, s, f)
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			return s2
-		})
-		return out, firstErr
-	case "Fn::Join":
-		args, _ := arg.([]any)
-		if len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Join takes two arguments")
-		}
-		delim, _ := args[0].(string)
-		l, err := t.resolve(args[1], s, f)
-		if err != nil {
-			return nil, err
-		}
-		parts, _ := l.([]string)
-		return strings.Join(parts, delim), nil
-	case "Fn::Split":
-		args, _ := arg.([]any)
-		if len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Split takes two arguments")
-		}
-		delim, _ := args[0].(string)
-		str, _, err := t.String(args[1], s, f)
-		if err != nil {
-			return nil, err
-		}
-		return strings.Split(str, delim), nil
-	case "Fn::Select":
-		args, _ := arg.([]any)
-		if len(args) != 2 {
-			return nil, fmt.Errorf("Fn::Select takes two arguments")
-		}
-		idx, err := t.resolve(args[0], s, f)
-		if err != nil {
-			return nil, err
-		}
-		i, err := strconv.Atoi(fmt.Sprint(idx))
-		if err != nil {
-			return nil, fmt.Errorf("Fn::Select index %v: %w", idx, err)
-		}
-		l, err := t.resolve(args[1], s, f)
-		if err != nil {
-			return nil, err
-		}
-		parts, _ := l.([]string)
-		if i < 0 || i >= len(parts) {
-			return nil, fmt.Errorf("Fn::Select index %d outside a list of %d", i, len(parts))
-		}
-		return parts[i], nil
-	}
-	return nil, fmt.Errorf("%s is not resolved offline", fn)
+	return r, true, nil
 }
 
 // PlausibleFakes give values of the right shape: ARNs for the resources whose Ref is an ARN, host:port lists
