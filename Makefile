@@ -14,10 +14,11 @@ all: test
 run:
 	$(GO) run ./cmd/feed local
 
-## test: vet, every test (Kafka on kfake, DynamoDB on dynalite), a short fuzz of the record decoder, and the
-## customer contract checked by independent tools
+## test: vet, every test (Kafka on kfake, DynamoDB on dynalite; tools/jsonbench's codec-equivalence tests in
+## their own module), a short fuzz of the record decoder, and the customer contract checked by independent tools
 test: deps vet
 	$(GO) test -count=1 ./...
+	cd tools/jsonbench && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
 	$(MAKE) fuzz FUZZTIME=10s
 	$(MAKE) contract
 
