@@ -37,12 +37,12 @@ func (d *DynamoDB) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map
 	slices.SortFunc(dates, compareDates)
 	var rest []enrich.Lookup
 	for _, day := range dates {
-		snap, err := d.snapshotBefore(ctx, day)
+		snap, err := d.Snapshot(ctx, day)
 		if err != nil {
 			return nil, err
 		}
 		for _, l := range byDate[day] {
-			if v, ok := snap[l.Symbol]; ok {
+			if v, ok := snap.Closes[l.Symbol]; ok {
 				found[l] = v
 				continue
 			}

@@ -2,6 +2,7 @@ package prevclose
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -19,18 +20,29 @@ type Source interface {
 
 var _ enrich.PrevCloses = (*Cache)(nil)
 
-// Cache keeps lookups across warm invocations, bounded in entries, so that a warm batch costs no request at all.
+// Cache keeps previous closes across warm invocations, bounded, so that a warm batch costs no request at all.
 //
-// Entries never expire all at once: each is refreshed ahead in the background at a jittered point between half
-// and nine tenths of its lifetime (TTL for found closes, NegativeTTL for "none known") while the known answer is
-// still served. Past its lifetime an entry is read through again before it is served; if the source fails
-// then, the last known answer is served anyway and counted (StaleServed) instead of failing the batch. An error
-// fails the lookup only when nothing is known for it. Misses go to the source in one batch call, and a lookup
-// already in flight for another caller is waited for, not asked again.
+// When the source reads whole-market snapshots (SnapshotReader, as DynamoDB does), the Cache keeps the snapshot
+// for each trading date it is asked about (at most MaxSnapshots dates) and answers every lookup of that date from
+// it: a cold environment reads it once (two requests for the whole market), later lookups of symbols it has not
+// seen yet cost nothing, and a symbol absent from a complete snapshot is "no close known" without a request, an
+// answer that lasts as long as the snapshot. Lookups a snapshot cannot answer (no snapshot before the date, or a
+// symbol missing from an incomplete one) and every lookup of a source without snapshots are cached per (symbol,
+// date) instead.
 //
-// Bound: a close rewritten by the loader (a split) is served from the cache at most TTL after the rewrite (plus
-// the loader's snapshot rebuild, seconds), because an answer is never served past TTL from the start of the
-// request that fetched it, unless the source is failing (then each stale answer is counted).
+// Nothing expires all at once: each snapshot and each entry is refreshed ahead in the background at a jittered
+// point between half and nine tenths of its lifetime (TTL for a complete snapshot and for found closes,
+// NegativeTTL for "none known", an incomplete snapshot or the absence of one) while the known answer is still
+// served. Past its lifetime it is read through again before it is served; if the source fails then, the last
+// known answer is served anyway and counted (StaleServed) instead of failing the batch. An error fails the lookup
+// only when nothing is known for it. Misses go to the source in one batch call (one snapshot read per date), and
+// a read already in flight for another caller is waited for, not asked again.
+//
+// Bound: a close rewritten by the loader (a split), or a symbol's first close, is served from the cache at most
+// TTL after the rewrite plus the loader's snapshot rebuild (seconds), because no answer is served past TTL from
+// the start of the request that fetched it, unless the source is failing (then each stale answer is counted). A
+// close written without rebuilding the snapshots is not seen by a cache holding a complete snapshot: rebuild them
+// (`feed prevclose snapshots`) after writing closes another way.
 type Cache struct {
 	src            Source
 	maxEntries     int
@@ -39,9 +51,14 @@ type Cache struct {
 	refreshTimeout time.Duration
 	now            func() time.Time
 
-	mu       sync.Mutex
-	entries  map[enrich.Lookup]cacheEntry
-	inflight map[enrich.Lookup]*call
+	snapshots    SnapshotReader // nil: the source has none
+	maxSnapshots int
+
+	mu        sync.Mutex
+	entries   map[enrich.Lookup]cacheEntry
+	inflight  map[enrich.Lookup]*call
+	snaps     map[bar.Date]*snapEntry
+	snapCalls map[bar.Date]*snapCall
 
 	stale      atomic.Int64
 	background sync.WaitGroup
@@ -65,21 +82,27 @@ type call struct {
 
 // CacheOptions tune a Cache; zero values take the defaults.
 type CacheOptions struct {
-	MaxEntries  int           // default 100,000
-	TTL         time.Duration // found closes; default 15 minutes
-	NegativeTTL time.Duration // "no close known"; default 1 minute
+	MaxEntries   int           // per-(symbol, date) answers; default 100,000
+	MaxSnapshots int           // trading dates whose snapshot is kept; default 4
+	TTL          time.Duration // complete snapshots and found closes; default 15 minutes
+	NegativeTTL  time.Duration // "no close known" outside a snapshot, incomplete or no snapshot; default 1 minute
 	// RefreshTimeout bounds a background refresh (default 10 seconds).
 	RefreshTimeout time.Duration
 	Now            func() time.Time
 }
 
-// NewCache wraps src.
+// NewCache wraps src; when src is also a SnapshotReader, lookups are answered from its snapshots.
 func NewCache(src Source, o CacheOptions) *Cache {
-	c := &Cache{src: src, maxEntries: o.MaxEntries, ttl: o.TTL, negativeTTL: o.NegativeTTL,
-		refreshTimeout: o.RefreshTimeout, now: o.Now,
-		entries: make(map[enrich.Lookup]cacheEntry), inflight: make(map[enrich.Lookup]*call)}
+	c := &Cache{src: src, maxEntries: o.MaxEntries, maxSnapshots: o.MaxSnapshots, ttl: o.TTL,
+		negativeTTL: o.NegativeTTL, refreshTimeout: o.RefreshTimeout, now: o.Now,
+		entries: make(map[enrich.Lookup]cacheEntry), inflight: make(map[enrich.Lookup]*call),
+		snaps: make(map[bar.Date]*snapEntry), snapCalls: make(map[bar.Date]*snapCall)}
+	c.snapshots, _ = src.(SnapshotReader)
 	if c.maxEntries <= 0 {
 		c.maxEntries = 100_000
+	}
+	if c.maxSnapshots <= 0 {
+		c.maxSnapshots = 4
 	}
 	if c.ttl <= 0 {
 		c.ttl = 15 * time.Minute
@@ -114,9 +137,28 @@ type pending struct {
 	known *cacheEntry // the expired answer, served if the source fails
 }
 
-// PrevCloses answers from the cache and asks the source, in one call, only for what it does not know.
+// PrevCloses answers from the cached snapshots and answers, and asks the source only for what they do not hold.
 func (c *Cache) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[enrich.Lookup]float64, error) {
 	found := make(map[enrich.Lookup]float64, len(lookups))
+	rest := lookups
+	if c.snapshots != nil {
+		var err error
+		if rest, err = c.fromSnapshots(ctx, lookups, found); err != nil {
+			return nil, err
+		}
+	}
+	if len(rest) == 0 {
+		return found, nil
+	}
+	if err := c.fromEntries(ctx, rest, found); err != nil {
+		return nil, err
+	}
+	return found, nil
+}
+
+// fromEntries answers lookups from the per-(symbol, date) entries into found, asking the source in one call
+// for what they do not know.
+func (c *Cache) fromEntries(ctx context.Context, lookups []enrich.Lookup, found map[enrich.Lookup]float64) error {
 	var mine, waits []pending
 	var refresh []enrich.Lookup
 	now := c.now()
@@ -159,7 +201,7 @@ func (c *Cache) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[en
 		select {
 		case <-p.call.done:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return fmt.Errorf("previous closes: %w", ctx.Err())
 		}
 		switch {
 		case p.call.err == nil:
@@ -175,10 +217,7 @@ func (c *Cache) PrevCloses(ctx context.Context, lookups []enrich.Lookup) (map[en
 			failed = p.call.err
 		}
 	}
-	if failed != nil {
-		return nil, failed
-	}
-	return found, nil
+	return failed
 }
 
 // fetch asks the source for the lookups this caller owns and publishes the answers to waiting callers.
@@ -247,7 +286,7 @@ func (c *Cache) StaleServed() int64 { return c.stale.Load() }
 // Wait blocks until the background refreshes in flight are done (tests, shutdown).
 func (c *Cache) Wait() { c.background.Wait() }
 
-// Len is the number of cached answers.
+// Len is the number of cached per-(symbol, date) answers (answers from snapshots are not counted).
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/dynalite"
@@ -42,14 +43,28 @@ func (s snapshotting) Put(ctx context.Context, closes []prevclose.Close) error {
 	return err
 }
 
-// cachedStore puts a Cache in front of a store's reads.
+// cachedStore puts a Cache in front of a store's reads. A cache promises a write is seen within its freshness
+// bound (TTL), not at once, so each Put moves the cache's clock past it: the next reads must see the write.
 type cachedStore struct {
 	*prevclose.Cache
 	put func(context.Context, []prevclose.Close) error
+	clk *clock
+}
+
+// cacheTTL is the contract's cache lifetime.
+const cacheTTL = 15 * time.Minute
+
+func newCachedStore(src prevclose.Source, put func(context.Context, []prevclose.Close) error) cachedStore {
+	clk := &clock{t: time.Date(2024, 7, 11, 14, 0, 0, 0, time.UTC)}
+	return cachedStore{Cache: prevclose.NewCache(src, prevclose.CacheOptions{TTL: cacheTTL, Now: clk.Now}), put: put, clk: clk}
 }
 
 func (c cachedStore) Put(ctx context.Context, closes []prevclose.Close) error {
-	return c.put(ctx, closes)
+	if err := c.put(ctx, closes); err != nil {
+		return err
+	}
+	c.clk.Add(cacheTTL + time.Second)
+	return nil
 }
 
 func d(s string) bar.Date {
@@ -85,14 +100,21 @@ func TestContract(t *testing.T) {
 		},
 		"dynamodb+cache": func(t *testing.T) Store {
 			db := newDynamo(t)
-			return cachedStore{Cache: prevclose.NewCache(db, prevclose.CacheOptions{}), put: db.Put}
+			return newCachedStore(db, db.Put)
 		},
 		"dynamodb+snapshots": func(t *testing.T) Store {
 			return snapshotting{newDynamo(t)}
 		},
 		"dynamodb+snapshots+cache": func(t *testing.T) Store {
 			db := snapshotting{newDynamo(t)}
-			return cachedStore{Cache: prevclose.NewCache(db, prevclose.CacheOptions{}), put: db.Put}
+			return newCachedStore(db, db.Put)
+		},
+		"memory+cache": func(t *testing.T) Store {
+			m, err := prevclose.NewMemory()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return newCachedStore(m, m.Put)
 		},
 	}
 	for name, mk := range adapters {

@@ -44,8 +44,20 @@ const batchGetMax = 100
 
 func chunkKey(day bar.Date, i int) string { return fmt.Sprintf("%s#%04d", day, i) }
 
-// snapshotBefore reads the newest snapshot dated strictly before day: symbol -> close. No snapshot: an empty map.
-func (d *DynamoDB) snapshotBefore(ctx context.Context, day bar.Date) (map[string]float64, error) {
+// Snapshot is every symbol's latest close as of one date, read from the table's snapshot items.
+type Snapshot struct {
+	// Date is the snapshot's date; zero when the table holds no snapshot dated before the lookup date.
+	Date bar.Date
+	// Closes maps symbol to its latest close on or before Date.
+	Closes map[string]float64
+	// Complete says every chunk was read (none was missing or rewritten by a concurrent rebuild): a symbol
+	// absent from Closes then has no close in the table as of the last rebuild.
+	Complete bool
+}
+
+// Snapshot reads the newest snapshot dated strictly before day: one Query, plus one BatchGetItem per 100 further
+// chunks. No snapshot: a zero Date and no closes.
+func (d *DynamoDB) Snapshot(ctx context.Context, day bar.Date) (Snapshot, error) {
 	out, err := d.Client.Query(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(d.Table),
 		KeyConditionExpression:   aws.String("#s = :s AND #d < :d"),
@@ -58,21 +70,21 @@ func (d *DynamoDB) snapshotBefore(ctx context.Context, day bar.Date) (map[string
 		Limit:            aws.Int32(1),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query %s for the snapshot before %s: %w", d.Table, day, err)
+		return Snapshot{}, fmt.Errorf("query %s for the snapshot before %s: %w", d.Table, day, err)
 	}
-	snap := make(map[string]float64)
+	snap := Snapshot{Closes: make(map[string]float64)}
 	if len(out.Items) == 0 {
 		return snap, nil
 	}
-	first := out.Items[0]
-	key, n, err := d.parseChunk(first, snap)
+	key, n, err := d.parseChunk(out.Items[0], snap.Closes)
 	if err != nil {
-		return nil, err
+		return Snapshot{}, err
 	}
 	snapDay, own, err := splitChunkKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", d.Table, err)
+		return Snapshot{}, fmt.Errorf("table %s: %w", d.Table, err)
 	}
+	snap.Date = snapDay
 	var keys []map[string]types.AttributeValue
 	for i := range n {
 		if i != own {
@@ -82,18 +94,23 @@ func (d *DynamoDB) snapshotBefore(ctx context.Context, day bar.Date) (map[string
 			})
 		}
 	}
+	read, consistent := 1, true
 	for start := 0; start < len(keys); start += batchGetMax {
 		items, err := d.batchGet(ctx, keys[start:min(start+batchGetMax, len(keys))])
 		if err != nil {
-			return nil, fmt.Errorf("snapshot %s: %w", snapDay, err)
+			return Snapshot{}, fmt.Errorf("snapshot %s: %w", snapDay, err)
 		}
-		// a chunk a concurrent rebuild removed is simply absent: its symbols fall back to per-symbol queries
+		// a chunk a concurrent rebuild removed is simply absent: the snapshot is then incomplete
 		for _, it := range items {
-			if _, _, err := d.parseChunk(it, snap); err != nil {
-				return nil, err
+			_, m, err := d.parseChunk(it, snap.Closes)
+			if err != nil {
+				return Snapshot{}, err
 			}
+			read++
+			consistent = consistent && m == n
 		}
 	}
+	snap.Complete = consistent && read == n
 	return snap, nil
 }
 
@@ -187,11 +204,11 @@ func (d *DynamoDB) RebuildSnapshots(ctx context.Context, symbols []string) (Snap
 		set[s] = true
 	}
 	if len(existing) > 0 {
-		newest, err := d.snapshotBefore(ctx, bar.Date{Year: 9999, Month: 12, Day: 31})
+		newest, err := d.Snapshot(ctx, bar.Date{Year: 9999, Month: 12, Day: 31})
 		if err != nil {
 			return res, err
 		}
-		for s := range newest {
+		for s := range newest.Closes {
 			set[s] = true
 		}
 	}

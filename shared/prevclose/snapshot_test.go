@@ -20,10 +20,11 @@ import (
 )
 
 // counting counts the requests sent to a real table and can hand back BatchGetItem keys as unprocessed (as a
-// throttled table does; dynalite never does) or fail them.
+// throttled table does; dynalite never does) or fail them, or fail every read (down: an outage).
 type counting struct {
 	prevclose.DynamoDBAPI
 	queries, batchGets atomic.Int64
+	down               atomic.Bool
 	mu                 sync.Mutex
 	unprocessed        int   // how many BatchGetItem calls return half their keys unprocessed
 	getErr             error // every BatchGetItem fails with it
@@ -31,11 +32,17 @@ type counting struct {
 
 func (c *counting) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.queries.Add(1)
+	if c.down.Load() {
+		return nil, errOutage
+	}
 	return c.DynamoDBAPI.Query(ctx, in, opts...)
 }
 
 func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	c.batchGets.Add(1)
+	if c.down.Load() {
+		return nil, errOutage
+	}
 	c.mu.Lock()
 	err, partial := c.getErr, c.unprocessed > 0
 	if partial {
@@ -67,6 +74,9 @@ func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 	out.UnprocessedKeys = rest
 	return out, nil
 }
+
+// errOutage is what a counting client that is down answers.
+var errOutage = errors.New("dial tcp: connection refused")
 
 func (c *counting) requests() int64 { return c.queries.Load() + c.batchGets.Load() }
 
