@@ -3,6 +3,7 @@
 package dev_test
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -50,5 +51,23 @@ func TestFeedLinksNoTestingPackage(t *testing.T) {
 	}
 	if slices.Contains(all, "testing") {
 		t.Errorf("feed links package testing")
+	}
+}
+
+// cmd/feed stays flags, wiring and output: no file of it (tests included) grows past 400 lines.
+func TestFeedFilesStaySmall(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	paths, err := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "cmd", "feed", "*.go"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no cmd/feed sources found: %v", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "\n"); n > 400 {
+			t.Errorf("%s has %d lines: split it (the feed command is flags, wiring and output; the work lives in packages)", filepath.Base(p), n)
+		}
 	}
 }
