@@ -209,3 +209,44 @@ func TestCacheSnapshotSharedRead(t *testing.T) {
 		t.Errorf("8 concurrent cold batches: %d requests, want 1 (one shared snapshot read)", n)
 	}
 }
+
+// The cache keeps the snapshots of at most MaxSnapshots trading dates, dropping the oldest date first.
+func TestCacheSnapshotsBounded(t *testing.T) {
+	db := newDynamo(t)
+	ctx := context.Background()
+	var closes []prevclose.Close
+	for day := d("2024-07-01"); day.Before(d("2024-07-06")); day = day.AddDays(1) {
+		closes = append(closes, prevclose.Close{Symbol: "AAA", Date: day, Close: float64(day.Day)})
+	}
+	if err := db.Put(ctx, closes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.RebuildSnapshots(ctx, []string{"AAA"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &counting{DynamoDBAPI: db.Client}
+	cache := prevclose.NewCache(prevclose.NewDynamoDB(c, db.Table), prevclose.CacheOptions{MaxSnapshots: 2})
+	ask := func(before string) {
+		t.Helper()
+		l := enrich.Lookup{Symbol: "AAA", Before: d(before)}
+		got, err := cache.PrevCloses(ctx, []enrich.Lookup{l})
+		if want := float64(d(before).Day - 1); err != nil || got[l] != want {
+			t.Fatalf("before %s: got %v, %v; want %v", before, got, err, want)
+		}
+	}
+	for _, day := range []string{"2024-07-02", "2024-07-03", "2024-07-04", "2024-07-05"} {
+		ask(day)
+	}
+	if n := c.requests(); n != 4 {
+		t.Fatalf("4 dates: %d requests, want 4 (one snapshot each)", n)
+	}
+	ask("2024-07-05")
+	ask("2024-07-04")
+	if n := c.requests(); n != 4 {
+		t.Errorf("the 2 newest dates again: %d requests, want none more", n)
+	}
+	ask("2024-07-02")
+	if n := c.requests(); n != 5 {
+		t.Errorf("an evicted date again: %d requests, want 1 more", n)
+	}
+}
