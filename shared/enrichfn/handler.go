@@ -2,12 +2,8 @@ package enrichfn
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
 	"log/slog"
-	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +12,7 @@ import (
 	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/mskbatch"
 )
 
 // Producer is the part of a Kafka client the handler writes with (a *kgo.Client).
@@ -80,11 +77,9 @@ func (c *Counts) Add(o Counts) {
 type Batch struct {
 	Records []*kgo.Record
 	Counts  Counts
-	// Rejects holds up to maxLoggedRejects DLQ reasons, for the log.
+	// Rejects holds up to mskbatch.MaxReasons DLQ reasons, for the log.
 	Rejects []string
 }
-
-const maxLoggedRejects = 10
 
 // Handle is the Lambda entry point: build the batch, produce it, flush. Any error fails the whole batch so the
 // event source retries it; the output is deterministic, so a retry writes identical records.
@@ -117,16 +112,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 // previous-close store fault is returned as an error. It decodes every record first, resolves the distinct
 // (symbol, trading date) lookups of the batch with one store call, then enriches.
 func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error) {
-	keys := make([]string, 0, len(ev.Records))
-	n, size := 0, 0
-	for k, recs := range ev.Records {
-		keys = append(keys, k)
-		n += len(recs)
-		for i := range recs {
-			size += len(recs[i].Value)
-		}
-	}
-	slices.Sort(keys)
+	n, size := mskbatch.Size(ev)
 	b := Batch{Records: make([]*kgo.Record, 0, n)}
 	// One arena for all output bytes: the decoded value (3/4 of its base64) and the enriched record (about the
 	// same size again, plus the key). Slices stay valid if it has to grow.
@@ -135,19 +121,15 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	ds := make([]decoded, n)
 	lookups := make([]enrich.Lookup, 0, 64)
 	seen := make(map[enrich.Lookup]struct{}, 64)
-	i := 0
-	for _, k := range keys {
-		for j := range ev.Records[k] {
-			ds[i].in = &ev.Records[k][j]
-			arena, ds[i].ok = h.decode(&ds[i], &recs[i], arena, &b)
-			if ds[i].ok {
-				l := enrich.LookupOf(&ds[i].raw)
-				if _, dup := seen[l]; !dup {
-					seen[l] = struct{}{}
-					lookups = append(lookups, l)
-				}
+	for i, in := range mskbatch.Records(ev) {
+		ds[i].in = in
+		arena, ds[i].ok = h.decode(&ds[i], &recs[i], arena, &b)
+		if ds[i].ok {
+			l := enrich.LookupOf(&ds[i].raw)
+			if _, dup := seen[l]; !dup {
+				seen[l] = struct{}{}
+				lookups = append(lookups, l)
 			}
-			i++
 		}
 	}
 	b.Counts.Records = n
@@ -191,10 +173,11 @@ type decoded struct {
 func (h *Handler) decode(d *decoded, out *kgo.Record, arena []byte, b *Batch) ([]byte, bool) {
 	in := d.in
 	start := len(arena)
-	arena, err := appendBase64(arena, in.Value)
+	arena, err := mskbatch.AppendValue(arena, in)
 	if err != nil {
-		h.reject(in, out, []byte(in.Value), "value: "+err.Error(), b)
-		return arena[:start], false
+		*out = *mskbatch.DeadLetter(h.dlqTopic, in, err)
+		h.noteReject(in, err.Error(), b)
+		return arena, false
 	}
 	value := arena[start:len(arena):len(arena)]
 	d.value = value
@@ -243,21 +226,13 @@ func (h *Handler) enrich(in *events.KafkaRecord, value []byte, raw *bar.Raw, clo
 // reject builds the DLQ record: original key, value and headers, plus error and source headers.
 func (h *Handler) reject(in *events.KafkaRecord, out *kgo.Record, value []byte, reason string, b *Batch) {
 	*out = *deadletter.Record(h.dlqTopic, in, value, reason)
-	b.Counts.DLQ++
-	if len(b.Rejects) < maxLoggedRejects {
-		b.Rejects = append(b.Rejects, deadletter.Source(in)+": "+reason)
-	}
+	h.noteReject(in, reason, b)
 }
 
-func appendBase64(dst []byte, s string) ([]byte, error) {
-	n := base64.StdEncoding.DecodedLen(len(s))
-	dst = slices.Grow(dst, n)
-	// Decode only reads src: view the string's bytes instead of copying them
-	m, err := base64.StdEncoding.Decode(dst[len(dst):len(dst)+n], unsafe.Slice(unsafe.StringData(s), len(s)))
-	if err != nil {
-		return dst, fmt.Errorf("invalid base64: %w", err)
-	}
-	return dst[:len(dst)+m], nil
+// noteReject counts a dead letter and keeps its reason for the log.
+func (h *Handler) noteReject(in *events.KafkaRecord, reason string, b *Batch) {
+	b.Counts.DLQ++
+	b.Rejects = mskbatch.NoteReason(b.Rejects, in, reason)
 }
 
 // aborter is implemented by *kgo.Client.

@@ -2,10 +2,8 @@ package indexfn
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,6 +12,7 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/mskbatch"
 	"github.com/finfeed/finfeed/shared/search"
 )
 
@@ -61,84 +60,103 @@ func (c *Counts) Add(o Counts) {
 	c.Rejected += o.Rejected
 }
 
-const maxLoggedRejects = 10
+// Batch is what Build makes of one event: the documents to index and the dead letters of the records that can
+// never be indexed, in input order (partitions in name order).
+type Batch struct {
+	Docs []search.Doc
+	// From and Values are each document's input record and its decoded value, for the dead letter of a
+	// document OpenSearch refuses.
+	From   []*events.KafkaRecord
+	Values [][]byte
+	Dead   []*kgo.Record
+	Counts Counts
+	// Rejects holds up to mskbatch.MaxReasons DLQ reasons, for the log.
+	Rejects []string
+}
 
-// Handle is the Lambda entry point: decode, bulk-index, dead-letter what can never be indexed. Any error fails
-// the whole batch so the event source retries it; document ids are deterministic, so a retry overwrites.
+// reject adds the dead letter of in.
+func (b *Batch) reject(dlqTopic string, in *events.KafkaRecord, value []byte, reason string) {
+	b.Dead = append(b.Dead, deadletter.Record(dlqTopic, in, value, reason))
+	b.Rejects = mskbatch.NoteReason(b.Rejects, in, reason)
+}
+
+// Handle is the Lambda entry point: Build, then Write. Any error fails the whole batch so the event source
+// retries it; document ids are deterministic, so a retry overwrites.
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, error) {
 	start := time.Now()
-	var c Counts
-	keys := make([]string, 0, len(ev.Records))
-	for k, recs := range ev.Records {
-		keys = append(keys, k)
-		c.Records += len(recs)
+	b := h.Build(ev)
+	if err := h.Write(ctx, &b); err != nil {
+		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
+		return b.Counts, err
 	}
-	slices.Sort(keys)
-	docs := make([]search.Doc, 0, c.Records)
-	from := make([]*events.KafkaRecord, 0, c.Records)
-	var dead []*kgo.Record
-	var reasons []string
-	reject := func(in *events.KafkaRecord, value []byte, reason string) {
-		r := deadletter.Record(h.dlqTopic, in, value, reason)
-		dead = append(dead, r)
-		if len(reasons) < maxLoggedRejects {
-			reasons = append(reasons, deadletter.Source(in)+": "+reason)
-		}
+	for _, r := range b.Rejects {
+		h.log.WarnContext(ctx, "record sent to dead-letter topic", "topic", h.dlqTopic, "reason", r)
 	}
-	for _, k := range keys {
-		for i := range ev.Records[k] {
-			in := &ev.Records[k][i]
-			value, err := base64.StdEncoding.DecodeString(in.Value)
-			if err != nil {
-				c.Invalid++
-				reject(in, []byte(in.Value), "value: invalid base64: "+err.Error())
-				continue
-			}
-			e, err := bar.DecodeEnriched(value)
-			if err != nil {
-				c.Invalid++
-				reject(in, value, err.Error())
-				continue
-			}
-			d, err := Doc(h.naming, &e)
-			if err != nil {
-				c.Invalid++
-				reject(in, value, err.Error())
-				continue
-			}
-			docs = append(docs, d)
-			from = append(from, in)
-		}
-	}
-	if len(docs) > 0 {
-		res, err := h.indexer.Bulk(ctx, docs)
+	c := b.Counts
+	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
+		"invalid", c.Invalid, "rejected", c.Rejected, "durationMs", time.Since(start).Milliseconds())
+	return c, nil
+}
+
+// Build turns an event into documents and dead letters without any I/O: a record that is not base64, not an
+// enriched bar or not a document becomes a dead letter. The same event always builds the same batch.
+func (h *Handler) Build(ev events.KafkaEvent) Batch {
+	n, size := mskbatch.Size(ev)
+	b := Batch{Docs: make([]search.Doc, 0, n), From: make([]*events.KafkaRecord, 0, n), Values: make([][]byte, 0, n)}
+	b.Counts.Records = n
+	// One arena for the decoded values (3/4 of their base64); slices stay valid if it has to grow.
+	arena := make([]byte, 0, size/4*3)
+	for _, in := range mskbatch.Records(ev) {
+		start := len(arena)
+		var err error
+		arena, err = mskbatch.AppendValue(arena, in)
+		value := arena[start:len(arena):len(arena)]
 		if err != nil {
-			h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", c.Records)
-			return c, fmt.Errorf("index %d documents: %w", len(docs), err)
+			b.Counts.Invalid++
+			b.Dead = append(b.Dead, mskbatch.DeadLetter(h.dlqTopic, in, err))
+			b.Rejects = mskbatch.NoteReason(b.Rejects, in, err.Error())
+			continue
 		}
-		c.Indexed = res.Indexed
+		e, err := bar.DecodeEnriched(value)
+		if err != nil {
+			b.Counts.Invalid++
+			b.reject(h.dlqTopic, in, value, err.Error())
+			continue
+		}
+		d, err := Doc(h.naming, &e)
+		if err != nil {
+			b.Counts.Invalid++
+			b.reject(h.dlqTopic, in, value, err.Error())
+			continue
+		}
+		b.Docs = append(b.Docs, d)
+		b.From = append(b.From, in)
+		b.Values = append(b.Values, value)
+	}
+	b.Counts.DLQ = len(b.Dead)
+	return b
+}
+
+// Write bulk-indexes b's documents, adds the dead letters of those OpenSearch refuses for good, and produces
+// every dead letter, updating b's counts. An error (OpenSearch or Kafka unavailable) means the batch must be
+// retried.
+func (h *Handler) Write(ctx context.Context, b *Batch) error {
+	if len(b.Docs) > 0 {
+		res, err := h.indexer.Bulk(ctx, b.Docs)
+		if err != nil {
+			return fmt.Errorf("index %d documents: %w", len(b.Docs), err)
+		}
+		b.Counts.Indexed = res.Indexed
 		for _, rj := range res.Rejected {
-			in := from[rj.Doc]
-			value, err := base64.StdEncoding.DecodeString(in.Value)
-			if err != nil { // decoded once already; keep the raw text rather than lose the record
-				value = []byte(in.Value)
-			}
-			c.Rejected++
-			reject(in, value, fmt.Sprintf("opensearch rejected document %s/%s: status %d: %s", docs[rj.Doc].Index, docs[rj.Doc].ID, rj.Status, rj.Reason))
+			d := b.Docs[rj.Doc]
+			b.Counts.Rejected++
+			b.reject(h.dlqTopic, b.From[rj.Doc], b.Values[rj.Doc],
+				fmt.Sprintf("opensearch rejected document %s/%s: status %d: %s", d.Index, d.ID, rj.Status, rj.Reason))
 		}
 		if res.Retried > 0 {
 			h.log.WarnContext(ctx, "retried documents after retryable failures", "retried", res.Retried, "requests", res.Requests)
 		}
 	}
-	c.DLQ = len(dead)
-	if err := kafka.ProduceAll(ctx, h.producer, dead); err != nil {
-		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", c.Records)
-		return c, err
-	}
-	for _, r := range reasons {
-		h.log.WarnContext(ctx, "record sent to dead-letter topic", "topic", h.dlqTopic, "reason", r)
-	}
-	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
-		"invalid", c.Invalid, "rejected", c.Rejected, "durationMs", time.Since(start).Milliseconds())
-	return c, nil
+	b.Counts.DLQ = len(b.Dead)
+	return kafka.ProduceAll(ctx, h.producer, b.Dead)
 }
