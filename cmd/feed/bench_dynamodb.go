@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -29,11 +29,11 @@ type prevCloseTable struct {
 // openPrevCloseTable builds the client; latency is added before each request (0: none).
 func openPrevCloseTable(ctx context.Context, name string, latency time.Duration) (*prevCloseTable, error) {
 	t := &prevCloseTable{name: name}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("--prev-closes-table %s: load aws config: %w", name, err)
+		return nil, fmt.Errorf("--prev-closes-table %s: %w", name, err)
 	}
-	t.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	t.client = dynamodb.NewFromConfig(cfg.AWS, func(o *dynamodb.Options) {
 		o.HTTPClient = &countingHTTP{next: o.HTTPClient, latency: latency, n: &t.requests}
 	})
 	t.store = prevclose.NewDynamoDB(t.client, name)

@@ -9,11 +9,8 @@ import (
 	"os"
 	"strings"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 func init() {
@@ -149,14 +146,11 @@ actions:
 func openSearchClient(ctx context.Context, cfg search.Config) (*search.Client, error) {
 	var deps search.Deps
 	if cfg.Auth == search.AuthSigV4 || cfg.SecretARN != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		awsCfg, err := awsconfig.Load(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("load aws config: %w", err)
+			return nil, err
 		}
-		deps.AWS = awsCfg
-		if cfg.SecretARN != "" {
-			deps.Secrets = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
-		}
+		deps.AWS, deps.Secrets = awsCfg.AWS, awsCfg.Secrets
 	}
 	return search.NewClient(ctx, cfg, deps)
 }

@@ -11,9 +11,9 @@ import (
 	"os"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/loader"
 	"github.com/finfeed/finfeed/shared/prevclose"
@@ -84,13 +84,13 @@ func runPrevClose(ctx context.Context, args []string, _ io.Reader, stdout, stder
 			return exitUsage
 		}
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "feed prevclose: load aws config: %v\n", err)
+		fmt.Fprintf(stderr, "feed prevclose: %v\n", err)
 		return exitFailure
 	}
 	if *create {
-		if err := prevclose.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), cfg.PrevCloseTable); err != nil {
+		if err := prevclose.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg.AWS), cfg.PrevCloseTable); err != nil {
 			fmt.Fprintf(stderr, "feed prevclose: %v\n", err)
 			return exitFailure
 		}

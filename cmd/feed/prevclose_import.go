@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
@@ -81,12 +81,12 @@ func runPrevCloseImport(ctx context.Context, args []string, stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "feed prevclose import: %s: %v\n", *file, err)
 		return exitUsage
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "feed prevclose import: load aws config: %v\n", err)
+		fmt.Fprintf(stderr, "feed prevclose import: %v\n", err)
 		return exitFailure
 	}
-	client := dynamodb.NewFromConfig(awsCfg)
+	client := dynamodb.NewFromConfig(awsCfg.AWS)
 	if *create {
 		if err := prevclose.CreateTable(ctx, client, *table); err != nil {
 			fmt.Fprintf(stderr, "feed prevclose import: %v\n", err)
@@ -234,12 +234,12 @@ func runPrevCloseSnapshots(ctx context.Context, args []string, stdout, stderr io
 			list = append(list, s)
 		}
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "feed prevclose snapshots: load aws config: %v\n", err)
+		fmt.Fprintf(stderr, "feed prevclose snapshots: %v\n", err)
 		return exitFailure
 	}
-	res, err := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), *table).RebuildSnapshots(ctx, list)
+	res, err := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg.AWS), *table).RebuildSnapshots(ctx, list)
 	if err != nil {
 		fmt.Fprintf(stderr, "feed prevclose snapshots: %v\n", err)
 		return exitFailure

@@ -2,20 +2,16 @@ package enrichfn
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 // Function is the handler with the clients it owns.
@@ -26,17 +22,17 @@ type Function struct {
 
 // New builds the clients once (per execution environment) and the handler on them.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
-	var awsCfg aws.Config
+	var ac awsconfig.Config
 	needAWS := cfg.PrevCloseTable != "" || cfg.Kafka.SecretARN != "" || cfg.Kafka.Auth == kafka.AuthIAM
 	if needAWS {
 		var err error
-		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return nil, fmt.Errorf("load aws config: %w", err)
+		if ac, err = awsconfig.Load(ctx); err != nil {
+			return nil, err
 		}
 	}
 	var store enrich.PrevCloses
 	if cfg.PrevCloseTable != "" {
-		store = prevclose.NewCache(prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.PrevCloseTable), prevclose.CacheOptions{})
+		store = prevclose.NewCache(prevclose.NewDynamoDB(dynamodb.NewFromConfig(ac.AWS), cfg.PrevCloseTable), prevclose.CacheOptions{})
 	} else {
 		m, err := prevclose.LoadCSVFile(cfg.PrevClosesFile)
 		if err != nil {
@@ -44,11 +40,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 		}
 		store = m
 	}
-	deps := kafka.Deps{Credentials: awsCfg.Credentials}
-	if cfg.Kafka.SecretARN != "" {
-		deps.Secrets = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
-	}
-	client, err := kafka.NewClient(ctx, cfg.Kafka, deps)
+	client, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials})
 	if err != nil {
 		return nil, err
 	}

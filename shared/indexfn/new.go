@@ -3,18 +3,14 @@ package indexfn
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/search"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 // Function is the handler with the clients it owns.
@@ -27,20 +23,16 @@ type Function struct {
 // New builds the clients once (per execution environment), applies the index template and the retention policy
 // (both idempotent) and builds the handler on them.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
-	var awsCfg aws.Config
+	var ac awsconfig.Config
 	needAWS := cfg.Search.Auth == search.AuthSigV4 || cfg.Search.SecretARN != "" ||
 		cfg.Kafka.SecretARN != "" || cfg.Kafka.Auth == kafka.AuthIAM
 	if needAWS {
 		var err error
-		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return nil, fmt.Errorf("load aws config: %w", err)
+		if ac, err = awsconfig.Load(ctx); err != nil {
+			return nil, err
 		}
 	}
-	var sm secrets.Manager
-	if cfg.Search.SecretARN != "" || cfg.Kafka.SecretARN != "" {
-		sm = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
-	}
-	sc, err := search.NewClient(ctx, cfg.Search, search.Deps{AWS: awsCfg, Secrets: sm})
+	sc, err := search.NewClient(ctx, cfg.Search, search.Deps{AWS: ac.AWS, Secrets: ac.Secrets})
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +44,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 		log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
 			"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange))
 	}
-	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: sm, Credentials: awsCfg.Credentials})
+	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials})
 	if err != nil {
 		return nil, errors.Join(err, sc.Close())
 	}

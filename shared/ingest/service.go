@@ -9,14 +9,11 @@ import (
 	"net"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 // Service is the whole ingester: stream, backfill, producer, health server and metrics, built once.
@@ -34,22 +31,18 @@ type Service struct {
 // New resolves credentials (Secrets Manager when configured), builds the Kafka client and opens the health
 // listener. Metrics lines go to metrics (stdout in the task).
 func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (*Service, error) {
-	var awsCfg aws.Config
+	var awsCfg awsconfig.Config
 	if cfg.Alpaca.SecretARN != "" || cfg.Kafka.SecretARN != "" || cfg.Kafka.Auth == kafka.AuthIAM {
 		var err error
-		if awsCfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return nil, fmt.Errorf("load aws config: %w", err)
+		if awsCfg, err = awsconfig.Load(ctx); err != nil {
+			return nil, err
 		}
 	}
-	sm := secrets.Manager{}
-	if cfg.Alpaca.SecretARN != "" || cfg.Kafka.SecretARN != "" {
-		sm.Client = secretsmanager.NewFromConfig(awsCfg)
-	}
-	ac, err := cfg.Alpaca.WithCredentials(ctx, sm)
+	ac, err := cfg.Alpaca.WithCredentials(ctx, awsCfg.Secrets)
 	if err != nil {
 		return nil, err
 	}
-	client, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: sm, Credentials: awsCfg.Credentials},
+	client, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: awsCfg.Secrets, Credentials: awsCfg.AWS.Credentials},
 		kgo.DefaultProduceTopic(cfg.RawTopic),
 		kgo.MaxBufferedRecords(cfg.MaxBuffered),
 		kgo.ProducerLinger(5*time.Millisecond),
@@ -85,7 +78,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 	}
 	if cfg.Alpaca.SecretARN != "" {
 		in.CredentialsChanged = func(ctx context.Context) (bool, error) {
-			now, err := cfg.Alpaca.WithCredentials(ctx, sm)
+			now, err := cfg.Alpaca.WithCredentials(ctx, awsCfg.Secrets)
 			if err != nil {
 				return false, err
 			}

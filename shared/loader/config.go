@@ -9,14 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/finfeed/finfeed/shared/alpaca"
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/prevclose"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 // Config is the loader's configuration, read once at start.
@@ -62,24 +59,20 @@ func (c Config) LogValue() slog.Value {
 // New builds the loader on AWS clients from the default configuration (AWS_ENDPOINT_URL_DYNAMODB points it at
 // a local DynamoDB) and resolves the Alpaca credentials.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Loader, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, err
 	}
 	return NewWith(ctx, cfg, log, awsCfg)
 }
 
 // NewWith is New on a given AWS configuration.
-func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg aws.Config) (*Loader, error) {
-	sm := secrets.Manager{}
-	if cfg.Alpaca.SecretARN != "" {
-		sm.Client = secretsmanager.NewFromConfig(awsCfg)
-	}
-	ac, err := cfg.Alpaca.WithCredentials(ctx, sm)
+func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg awsconfig.Config) (*Loader, error) {
+	ac, err := cfg.Alpaca.WithCredentials(ctx, awsCfg.Secrets)
 	if err != nil {
 		return nil, err
 	}
-	store := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg), cfg.PrevCloseTable)
+	store := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg.AWS), cfg.PrevCloseTable)
 	store.Source = Source
 	return &Loader{Bars: alpaca.NewREST(ac, 30*time.Second), Store: store, Snapshots: store, Symbols: ac.Symbols,
 		Lookback: cfg.LookbackDays, Log: log}, nil

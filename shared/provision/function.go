@@ -2,33 +2,27 @@ package provision
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	msk "github.com/aws/aws-sdk-go-v2/service/kafka"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 // New builds the handler for the Lambda: AWS clients once, a Kafka admin client per request (a custom
 // resource runs a few times a year; a client per request keeps a changed cluster from reusing a stale one).
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	ac, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load aws config: %w", err)
+		return nil, err
 	}
-	mskClient := msk.NewFromConfig(awsCfg)
-	deps := kafka.Deps{Credentials: awsCfg.Credentials}
-	if cfg.Kafka.SecretARN != "" {
-		deps.Secrets = secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}
-	}
+	mskClient := msk.NewFromConfig(ac.AWS)
+	deps := kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials}
 	dial := func(ctx context.Context, t Target) (Cluster, error) {
 		kc := cfg.Kafka
 		data := map[string]any{AttrBrokers: strings.Join(t.Brokers, ",")}
