@@ -9,13 +9,10 @@ import (
 	"os"
 	"regexp"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/consumer"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/redrive"
-	"github.com/finfeed/finfeed/shared/secrets"
 )
 
 func init() {
@@ -92,12 +89,12 @@ func runDLQ(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		return exitUsage
 	}
 	if kc.Auth == kafka.AuthIAM || kc.SecretARN != "" {
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		awsCfg, err := awsconfig.Load(ctx)
 		if err != nil {
-			fmt.Fprintf(stderr, "feed dlq replay: aws config: %v\n", err)
+			fmt.Fprintf(stderr, "feed dlq replay: %v\n", err)
 			return exitFailure
 		}
-		cfg.Deps = kafka.Deps{Credentials: awsCfg.Credentials, Secrets: secrets.Manager{Client: secretsmanager.NewFromConfig(awsCfg)}}
+		cfg.Deps = kafka.Deps{Credentials: awsCfg.AWS.Credentials, Secrets: awsCfg.Secrets}
 	}
 	res, err := redrive.Run(ctx, cfg, stdout)
 	verb, n := "sent", res.Sent
