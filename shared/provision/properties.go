@@ -102,13 +102,10 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 		}
 		set.Customers = append(set.Customers, c)
 	}
-	s := set.Spec()
-	for _, sv := range s.Services {
-		if slices.Contains(s.Customers, sv.User) {
-			r.fail("Customers: %q is also a service user", sv.User)
-		}
+	if err := set.Validate(); err != nil {
+		r.fail("Customers: %v", err)
 	}
-	return s, t, errors.Join(r.errs...)
+	return set.Spec(), t, errors.Join(r.errs...)
 }
 
 // knownProperties are the property names ParseProperties reads, plus those CloudFormation adds (ServiceToken,

@@ -79,7 +79,22 @@ func TestParseProperties(t *testing.T) {
 		{
 			name:     "customer shadows a service",
 			props:    map[string]any{"ClusterArn": arn, "IndexUser": "acme", "Customers": "acme"},
-			wantErrs: []string{`"acme" is also a service user`},
+			wantErrs: []string{`customer "acme": is the index function's user`},
+		},
+		{
+			name:     "customer named as the index function's consumer group",
+			props:    map[string]any{"ClusterArn": arn, "Customers": "finfeed-index"},
+			wantErrs: []string{`customer "finfeed-index": is the index function's consumer group`},
+		},
+		{
+			name:     "customer named as a moved enrich group",
+			props:    map[string]any{"ClusterArn": arn, "EnrichGroup": "enricher", "Customers": "acme,enricher"},
+			wantErrs: []string{`customer "enricher": is the enrich function's consumer group`},
+		},
+		{
+			name:     "customer in the provider's reserved prefix",
+			props:    map[string]any{"ClusterArn": arn, "Customers": "Finfeed-Audit"},
+			wantErrs: []string{`customer "Finfeed-Audit": names starting with "finfeed-" are the provider's own`},
 		},
 	}
 	for _, tt := range tests {

@@ -4,7 +4,10 @@ package provision
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -162,4 +165,26 @@ func Without(have, want []ACL) []ACL {
 		}
 	}
 	return out
+}
+
+// ReservedPrefix starts the names of the provider's own users and consumer groups; no customer may use it.
+const ReservedPrefix = "finfeed-"
+
+// Validate refuses customers whose name would give them the service's rights: a customer may use the consumer
+// group named as its user, so a customer named like a service's group (finfeed-index) could commit offsets that
+// make that service skip records, and one named like a service user would share its ACLs.
+func (st Settings) Validate() error {
+	var errs []error
+	reserved := map[string]string{st.EnrichGroup: "the enrich function's consumer group", st.IndexGroup: "the index function's consumer group",
+		st.IngesterUser: "the ingester's user", st.EnrichUser: "the enrich function's user", st.IndexUser: "the index function's user"}
+	for _, c := range st.Customers {
+		if what, ok := reserved[c]; ok && c != "" {
+			errs = append(errs, fmt.Errorf("customer %q: is %s", c, what))
+			continue
+		}
+		if strings.HasPrefix(strings.ToLower(c), ReservedPrefix) {
+			errs = append(errs, fmt.Errorf("customer %q: names starting with %q are the provider's own users and groups", c, ReservedPrefix))
+		}
+	}
+	return errors.Join(errs...)
 }

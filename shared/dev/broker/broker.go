@@ -147,6 +147,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Customer.User != "" && c.Customer.User == c.Service.User {
 		errs = append(errs, fmt.Errorf("customer and service are both user %q", c.Customer.User))
+	} else if err := c.Settings().Validate(); err != nil {
+		errs = append(errs, err) // the custom resource refuses the same names on MSK
 	}
 	return c, errors.Join(errs...)
 }

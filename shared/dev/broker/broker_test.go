@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -316,5 +317,20 @@ func TestDataDirRestart(t *testing.T) {
 	}
 	if _, err := readAll(ctx, b.CustomerKafka(), topics.Raw, 1); !errors.Is(err, kerr.TopicAuthorizationFailed) {
 		t.Errorf("customer read of raw after restart: got %v, want %v", err, kerr.TopicAuthorizationFailed)
+	}
+}
+
+// A customer named like a service's consumer group or in the provider's prefix is refused locally as on MSK.
+func TestCustomerNamesCannotShadowTheService(t *testing.T) {
+	for _, name := range []string{"finfeed-index", "finfeed-enrich", "FINFEED-x"} {
+		b, err := broker.Start(t.Context(), broker.Config{Customer: broker.Credentials{User: name, Password: "pw"}})
+		if err == nil {
+			b.Close()
+			t.Errorf("customer %q: started, want refused", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("customer %q: error %v does not name it", name, err)
+		}
 	}
 }
