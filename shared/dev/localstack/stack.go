@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/enrich"
@@ -93,11 +93,11 @@ func storeMaker(ctx context.Context, cfg Config, ec enrichfn.Config) (func() (en
 		return cfg.NewStore, nil
 	}
 	if ec.PrevCloseTable != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		aws, err := awsconfig.Load(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("previous-close table %s: load aws config: %w", ec.PrevCloseTable, err)
+			return nil, fmt.Errorf("previous-close table %s: %w", ec.PrevCloseTable, err)
 		}
-		db := dynamodb.NewFromConfig(awsCfg)
+		db := dynamodb.NewFromConfig(aws.AWS)
 		return func() (enrich.PrevCloses, error) {
 			return prevclose.NewCache(prevclose.NewDynamoDB(db, ec.PrevCloseTable), prevclose.CacheOptions{}), nil
 		}, nil
