@@ -251,18 +251,18 @@ func (s *Spec) PropertyType(resourceType, name string) (map[string]TypeProperty,
 	if !ok {
 		return nil, fmt.Errorf("resource specification: no resource type %s", resourceType)
 	}
-	var todo []specType
+	var pending []specType
 	for _, p := range r.Properties {
-		todo = append(todo, p.Type)
+		pending = append(pending, p.Type)
 	}
 	seen := map[string]bool{}
-	for len(todo) > 0 {
-		st := todo[len(todo)-1]
-		todo = todo[:len(todo)-1]
+	for len(pending) > 0 {
+		st := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
 		if st.Element != nil {
-			todo = append(todo, *st.Element)
+			pending = append(pending, *st.Element)
 		}
-		todo = append(todo, st.Types...)
+		pending = append(pending, st.Types...)
 		id := st.Reference.Ref
 		if st.Type != "ref" || seen[id] {
 			continue
@@ -280,7 +280,7 @@ func (s *Spec) PropertyType(resourceType, name string) (map[string]TypeProperty,
 			return out, nil
 		}
 		for _, p := range td.Properties {
-			todo = append(todo, p.Type)
+			pending = append(pending, p.Type)
 		}
 	}
 	return nil, fmt.Errorf("resource specification: %s uses no property type %s", resourceType, name)
