@@ -1,7 +1,9 @@
 package deadletter
 
 import (
+	"bytes"
 	"encoding/base64"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -34,5 +36,32 @@ func TestRecord(t *testing.T) {
 	in.Key = ""
 	if r := Record("raw.dlq", in, nil, "x"); r.Key != nil {
 		t.Errorf("no key: got %q, want nil", r.Key)
+	}
+}
+
+// A value or key too large for the dead-letter topic keeps its first bytes and says so; error and source stay last.
+func TestRecordBoundsWhatItKeeps(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	in := &events.KafkaRecord{Topic: "raw", Partition: 1, Offset: 7, Key: base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("K"), 5000))}
+	r := Record("raw.dlq", in, big, "not a JSON object")
+	if len(r.Value) != MaxValue || len(r.Key) != MaxKey {
+		t.Fatalf("kept %d value and %d key bytes, want %d and %d", len(r.Value), len(r.Key), MaxValue, MaxKey)
+	}
+	var names []string
+	for _, h := range r.Headers {
+		names = append(names, h.Key)
+	}
+	if want := []string{HeaderTruncated, HeaderError, HeaderSource}; !slices.Equal(names, want) {
+		t.Fatalf("headers %v, want %v", names, want)
+	}
+	if got := string(r.Headers[0].Value); got != "value: kept the first 262144 of 2097152 bytes; key: kept the first 1024 of 5000 bytes" {
+		t.Errorf("truncated header %q", got)
+	}
+	in.Key = base64.StdEncoding.EncodeToString([]byte("AMZN"))
+	small := Record("raw.dlq", in, bytes.Repeat([]byte("y"), MaxValue), "x")
+	for _, h := range small.Headers {
+		if h.Key == HeaderTruncated {
+			t.Errorf("a key and value within the bounds were marked truncated")
+		}
 	}
 }

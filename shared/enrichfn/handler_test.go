@@ -24,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
@@ -522,5 +523,33 @@ func TestBuildServesStaleClosesWhenStoreIsDown(t *testing.T) {
 	ev.Records["raw-2"] = []events.KafkaRecord{rawRecord(2, 0, "NVDA", strings.ReplaceAll(goodBar, "AMZN", "NVDA"))}
 	if _, err := h.Build(context.Background(), ev); !errors.Is(err, enrich.ErrLookup) {
 		t.Errorf("a close never known, store down: got %v, want ErrLookup", err)
+	}
+}
+
+// A record too large to go to the dead-letter topic whole goes with its first bytes and a truncated header:
+// the batch succeeds instead of failing on every retry (a 2 MB record exceeds Kafka's 1 MB default).
+func TestHandleOversizedRecord(t *testing.T) {
+	c := broker(t)
+	h := newHandler(t, producer(t, c), seedStore(t))
+	huge := `{"symbol":"AMZN","pad":"` + strings.Repeat("x", 2<<20) + `"`
+	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{
+		"raw-0": {rawRecord(0, 1, "AMZN", huge), rawRecord(0, 2, "AMZN", goodBar)},
+	}}
+	counts, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("the batch failed: %v", err)
+	}
+	if counts.DLQ != 1 || counts.Enhanced != 1 {
+		t.Errorf("counts %+v, want 1 dead letter and 1 enhanced", counts)
+	}
+	dlq := byTopic(consume(t, c, 2, "enhanced", "raw.dlq"), "raw.dlq")
+	if len(dlq) != 1 || len(dlq[0].Value) != deadletter.MaxValue || !strings.HasPrefix(string(dlq[0].Value), `{"symbol":"AMZN","pad":"xxx`) {
+		t.Fatalf("dead letter: %d records, value of %d bytes", len(dlq), len(dlq[0].Value))
+	}
+	if got := header(dlq[0], deadletter.HeaderTruncated); !strings.Contains(got, "of 2097177 bytes") {
+		t.Errorf("truncated header %q", got)
+	}
+	if got := header(dlq[0], "source"); got != "raw/0/1" {
+		t.Errorf("source %q", got)
 	}
 }

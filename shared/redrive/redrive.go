@@ -48,7 +48,7 @@ type Result struct {
 	Read    int // dead letters read
 	Matched int // of those, kept by FromTime and Match
 	Sent    int // re-sent (0 on a dry run)
-	Skipped int // kept but not sendable: no usable source header, or a source that is itself a dead-letter topic
+	Skipped int // kept but not sendable: truncated, no usable source header, or a source that is itself a dead-letter topic
 }
 
 // drainTimeout bounds a run that reads no record for this long although the end offsets were not reached.
@@ -143,6 +143,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 			}
 			res.Matched++
 			from := fmt.Sprintf("%s/%d/%d", r.Topic, r.Partition, r.Offset)
+			if cut := header(r, deadletter.HeaderTruncated); cut != "" {
+				res.Skipped++
+				fmt.Fprintf(out, "skip %s: only part of the original was kept (%s)\n", from, cut)
+				return
+			}
 			target, err := sourceTopic(r, cfg.Topic)
 			if err != nil {
 				res.Skipped++
