@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -78,7 +79,7 @@ func (d *DynamoDB) PrevClose(ctx context.Context, symbol string, before bar.Date
 	}
 	n, ok := out.Items[0][AttrClose].(*types.AttributeValueMemberN)
 	if !ok {
-		return 0, false, fmt.Errorf("table %s: item %s before %s has no numeric %q", d.Table, symbol, before, AttrClose)
+		return Corrupt, true, nil
 	}
 	v, err := strconv.ParseFloat(n.Value, 64)
 	if err != nil {
@@ -86,6 +87,12 @@ func (d *DynamoDB) PrevClose(ctx context.Context, symbol string, before bar.Date
 	}
 	return v, true, nil
 }
+
+// Corrupt is the close a store answers for an item whose close is missing or not a number (written by hand, or
+// by another tool). It is NaN, which the enricher refuses for the one record that needs it (to raw.dlq with
+// "previous close: not a finite number"): an error instead would fail every batch holding that symbol, and the
+// partition would stall until the item is fixed.
+var Corrupt = math.NaN()
 
 // batchWriteMax is DynamoDB's limit of items per BatchWriteItem.
 const batchWriteMax = 25

@@ -3,12 +3,14 @@ package prevclose_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -85,4 +87,47 @@ func TestDynamoDBFaults(t *testing.T) {
 	if _, _, err := missing.PrevClose(context.Background(), "A", d("2024-07-11")); err == nil || !strings.Contains(err.Error(), "no-such-table") {
 		t.Errorf("PrevClose on a missing table: got %v", err)
 	}
+}
+
+// An item whose close is not a number (written by hand or by another tool) is answered as Corrupt, not as an
+// error: the enricher refuses the one bar that needs it instead of failing every batch of its partition. Snapshots
+// rebuild around it and answer the same.
+func TestDynamoDBCorruptItem(t *testing.T) {
+	db := newDynamo(t)
+	ctx := context.Background()
+	if err := db.Put(ctx, []prevclose.Close{{Symbol: "GOOD", Date: d("2024-07-10"), Close: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
+		db.Table: {{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+			prevclose.AttrSymbol: &types.AttributeValueMemberS{Value: "BAD"},
+			prevclose.AttrDate:   &types.AttributeValueMemberS{Value: "2024-07-10"},
+			prevclose.AttrClose:  &types.AttributeValueMemberS{Value: "twelve"},
+		}}}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := db.PrevClose(ctx, "BAD", d("2024-07-11")); err != nil || !ok || !math.IsNaN(v) {
+		t.Errorf("PrevClose of the corrupt item: %v %v %v, want Corrupt (NaN), true, nil", v, ok, err)
+	}
+	lookups := []enrich.Lookup{{Symbol: "BAD", Before: d("2024-07-11")}, {Symbol: "GOOD", Before: d("2024-07-11")}}
+	check := func(stage string) {
+		t.Helper()
+		got, err := db.PrevCloses(ctx, lookups)
+		if err != nil {
+			t.Fatalf("%s: PrevCloses: %v", stage, err)
+		}
+		if v, ok := got[lookups[0]]; !ok || !math.IsNaN(v) {
+			t.Errorf("%s: BAD: %v %v, want Corrupt", stage, v, ok)
+		}
+		if got[lookups[1]] != 10 {
+			t.Errorf("%s: GOOD: %v, want 10", stage, got[lookups[1]])
+		}
+	}
+	check("without snapshots")
+	if _, err := db.RebuildSnapshots(ctx, nil); err != nil {
+		t.Fatalf("RebuildSnapshots around a corrupt item: %v", err)
+	}
+	check("from the snapshot")
 }

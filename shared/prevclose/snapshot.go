@@ -347,12 +347,15 @@ func (d *DynamoDB) latestCloses(ctx context.Context, symbols []string, limit int
 func (d *DynamoDB) parseClose(symbol string, item map[string]types.AttributeValue) (Close, error) {
 	ds, _ := item[AttrDate].(*types.AttributeValueMemberS)
 	n, _ := item[AttrClose].(*types.AttributeValueMemberN)
-	if ds == nil || n == nil {
-		return Close{}, fmt.Errorf("table %s: an item of %s has no %q or numeric %q", d.Table, symbol, AttrDate, AttrClose)
+	if ds == nil {
+		return Close{}, fmt.Errorf("table %s: an item of %s has no %q", d.Table, symbol, AttrDate)
 	}
 	day, err := bar.ParseDate(ds.Value)
 	if err != nil {
 		return Close{}, fmt.Errorf("table %s: item %s: %w", d.Table, symbol, err)
+	}
+	if n == nil { // kept as Corrupt (NaN, "NaN" in the snapshot) so the bars that need it are refused one by one
+		return Close{Symbol: symbol, Date: day, Close: Corrupt}, nil
 	}
 	v, err := strconv.ParseFloat(n.Value, 64)
 	if err != nil {
