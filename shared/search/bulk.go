@@ -150,7 +150,7 @@ func (ix *Indexer) Bulk(ctx context.Context, docs []Doc) (Result, error) {
 				switch {
 				case it.Status >= 200 && it.Status <= 299:
 					res.Indexed++
-				case retryableStatus(it.Status):
+				case retryableStatus(it.Status) || notTheDocument(it.Status) || retryableItemError[it.errType()]:
 					lastErr = fmt.Errorf("item %s/%s: status %d: %s", docs[i].Index, docs[i].ID, it.Status, it.reason())
 					retry = append(retry, i)
 				default:
@@ -262,6 +262,41 @@ type bulkResponse struct {
 type bulkItem struct {
 	Status int             `json:"status"`
 	Error  json.RawMessage `json:"error"`
+}
+
+// retryableItemError lists the item error types that say the cluster, not the document, is the problem, whatever
+// their status (a write block is 403 on older versions, 429 on newer): the document is sent again, and if the
+// condition persists the batch fails and is retried, never dead-lettered.
+var retryableItemError = map[string]bool{
+	"cluster_block_exception":                 true, // read-only / flood-stage disk watermark / write block
+	"unavailable_shards_exception":            true, // primary shard not active
+	"no_shard_available_action_exception":     true,
+	"es_rejected_execution_exception":         true, // write queue full
+	"opensearch_rejected_execution_exception": true,
+	"process_cluster_event_timeout_exception": true, // index creation timed out (a new monthly index)
+	"node_not_connected_exception":            true,
+	"node_disconnected_exception":             true,
+	"circuit_breaking_exception":              true,
+	"security_exception":                      true, // a permission, not the document
+	"index_not_found_exception":               true,
+}
+
+// notTheDocument reports statuses that an index action only gets for reasons outside the document: 401/403 (the
+// role lost its permission), 404 (the index is missing and may not be created). Dead-lettering on them would
+// drain the feed into the DLQ during a misconfiguration; failing the batch keeps it, and the alarms say why.
+func notTheDocument(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound
+}
+
+// errType is the item error's type ("" when it has none).
+func (it bulkItem) errType() string {
+	var e struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(it.Error, &e) != nil {
+		return ""
+	}
+	return e.Type
 }
 
 // reason is the item error as OpenSearch describes it: "type: reason".

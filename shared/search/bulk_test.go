@@ -129,6 +129,49 @@ func TestBulk(t *testing.T) {
 			wantRejected: map[int]string{1: "injected_exception"},
 		},
 		{
+			name: "a write block (403 cluster_block_exception) is retried, not dead-lettered",
+			opts: searchtest.Options{ItemError: func(_, _ string, attempt int) (int, string) {
+				if attempt <= 2 {
+					return http.StatusForbidden, "cluster_block_exception"
+				}
+				return 0, ""
+			}},
+			docs:        docs(3),
+			wantIndexed: 3,
+			wantRetried: true,
+		},
+		{
+			name: "a persistent write block fails the call, so the batch is retried",
+			opts: searchtest.Options{ItemError: func(_, _ string, _ int) (int, string) {
+				return http.StatusForbidden, "cluster_block_exception"
+			}},
+			docs:    docs(2),
+			wantErr: search.ErrRetriesExhausted,
+		},
+		{
+			name: "a lost permission (403 security_exception) fails the call: nothing is dead-lettered for it",
+			opts: searchtest.Options{ItemError: func(_, id string, _ int) (int, string) {
+				if id == "AAPL|2024-07-11 19:00:00" {
+					return http.StatusForbidden, "security_exception"
+				}
+				return 0, ""
+			}},
+			docs:    docs(6),
+			wantErr: search.ErrRetriesExhausted,
+		},
+		{
+			name: "a conflict on one document (409) is permanent for it",
+			opts: searchtest.Options{ItemError: func(_, id string, _ int) (int, string) {
+				if id == "AAPL|2024-07-11 19:00:00" {
+					return http.StatusConflict, "version_conflict_engine_exception"
+				}
+				return 0, ""
+			}},
+			docs:         docs(6),
+			wantIndexed:  5,
+			wantRejected: map[int]string{1: "version_conflict_engine_exception"},
+		},
+		{
 			name: "mapping conflict and unknown field are rejected, the rest indexed",
 			docs: append(docs(2),
 				search.Doc{Index: "amzn", ID: "AMZN|x", Source: []byte(`{"symbol":"AMZN","close":"high","timestamp":"2024-07-11T19:00:00Z"}`)},

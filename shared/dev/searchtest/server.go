@@ -40,8 +40,11 @@ type Options struct {
 	Username, Password string
 	// SigV4, when set, requires every request to carry a valid signature by these credentials.
 	SigV4 *SigV4
-	// ItemFault injects item-level statuses into bulk responses.
+	// ItemFault injects item-level statuses into bulk responses (error type injected_exception).
 	ItemFault Fault
+	// ItemError injects item-level errors with an OpenSearch error type (cluster_block_exception, ...); a 0 status
+	// processes the item.
+	ItemError func(index, id string, attempt int) (status int, errType string)
 	// RequestFault returns a status for the whole nth bulk request (from 1), 0 to process it.
 	RequestFault func(n int) int
 	// DropItem, when true, answers bulk requests with one item fewer than asked (a broken server).
@@ -369,14 +372,17 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 		key := idx + "\x00" + id
 		s.attempts[key]++
 		it := item{Index: idx, ID: id}
-		st := 0
+		st, typ := 0, "injected_exception"
 		if s.opts.ItemFault != nil {
 			st = s.opts.ItemFault(idx, id, s.attempts[key])
+		}
+		if st == 0 && s.opts.ItemError != nil {
+			st, typ = s.opts.ItemError(idx, id, s.attempts[key])
 		}
 		switch {
 		case st != 0:
 			it.Status = st
-			it.Error = map[string]any{"type": "injected_exception", "reason": fmt.Sprintf("injected status %d", st)}
+			it.Error = map[string]any{"type": typ, "reason": fmt.Sprintf("injected status %d", st)}
 		default:
 			if typ, reason := s.checkMapping(idx, src); typ != "" {
 				it.Status = http.StatusBadRequest
