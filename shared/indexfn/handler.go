@@ -49,6 +49,9 @@ type Counts struct {
 	// Invalid records could not be decoded; Rejected ones were refused by OpenSearch. Both went to the DLQ.
 	Invalid  int `json:"invalid"`
 	Rejected int `json:"rejected"`
+	// Superseded records were older versions of a bar that the same batch also holds newer (a correction): only
+	// the newest is sent, so a retried chunk can never write an older version over a newer one.
+	Superseded int `json:"superseded"`
 }
 
 // Add sums counts.
@@ -57,6 +60,7 @@ func (c *Counts) Add(o Counts) {
 	c.Indexed += o.Indexed
 	c.DLQ += o.DLQ
 	c.Invalid += o.Invalid
+	c.Superseded += o.Superseded
 	c.Rejected += o.Rejected
 }
 
@@ -94,7 +98,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	}
 	c := b.Counts
 	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
-		"invalid", c.Invalid, "rejected", c.Rejected, "durationMs", time.Since(start).Milliseconds())
+		"invalid", c.Invalid, "rejected", c.Rejected, "superseded", c.Superseded, "durationMs", time.Since(start).Milliseconds())
 	return c, nil
 }
 
@@ -133,8 +137,39 @@ func (h *Handler) Build(ev events.KafkaEvent) Batch {
 		b.From = append(b.From, in)
 		b.Values = append(b.Values, value)
 	}
+	b.keepNewest()
 	b.Counts.DLQ = len(b.Dead)
 	return b
+}
+
+// keepNewest drops every document the batch holds a later version of (same index and id: a corrected bar). The
+// event source hands a partition's batches over in order and retries a failed one whole before the next, and a
+// symbol stays in one partition, so the newest version in the batch is the newest there is: sending only it means
+// no retry order inside Bulk (a failed chunk sent again after a later one succeeded) can put an older version back.
+func (b *Batch) keepNewest() {
+	type key struct{ index, id string }
+	seen := make(map[key]struct{}, len(b.Docs))
+	keep := make([]bool, len(b.Docs))
+	for i := len(b.Docs) - 1; i >= 0; i-- {
+		k := key{b.Docs[i].Index, b.Docs[i].ID}
+		if _, newer := seen[k]; newer {
+			b.Counts.Superseded++
+			continue
+		}
+		seen[k] = struct{}{}
+		keep[i] = true
+	}
+	if b.Counts.Superseded == 0 {
+		return
+	}
+	n := 0
+	for i := range b.Docs {
+		if keep[i] {
+			b.Docs[n], b.From[n], b.Values[n] = b.Docs[i], b.From[i], b.Values[i]
+			n++
+		}
+	}
+	b.Docs, b.From, b.Values = b.Docs[:n], b.From[:n], b.Values[:n]
 }
 
 // Write bulk-indexes b's documents, adds the dead letters of those OpenSearch refuses for good, and produces

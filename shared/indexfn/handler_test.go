@@ -441,3 +441,31 @@ func TestHandleFailsWhenDeadLettersCannotBeWritten(t *testing.T) {
 		t.Errorf("Handle: got %v, want the produce failure", err)
 	}
 }
+
+// A batch holding a bar and its correction sends only the correction, so a retry inside Bulk (the first
+// attempt at the older version fails, the newer one succeeds, then the older is sent again) cannot put the older
+// version back over the newer.
+func TestHandleCorrectionInOneBatchIsNeverOverwritten(t *testing.T) {
+	srv := searchtest.NewServer(t, searchtest.Options{ItemFault: func(_, id string, attempt int) int {
+		if id == "AAPL|2025-01-02 14:30:00" && attempt == 1 {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}})
+	h := indexfn.NewHandler(indexer(t, srv, naming("")), kafkaClient(t, broker(t)), naming(""), "enhanced.dlq", quietLog())
+	ev := barEvent(0, 10,
+		testBar{"AAPL", "2025-01-02 14:30:00", 243.10}, // the first version
+		testBar{"MSFT", "2025-01-02 14:30:00", 421.50},
+		testBar{"AAPL", "2025-01-02 14:30:00", 243.85}) // its correction, later in the partition
+	got, err := h.Handle(t.Context(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != 3 || got.Indexed != 2 || got.Superseded != 1 || got.DLQ != 0 {
+		t.Errorf("counts %+v, want 3 records, 2 indexed, 1 superseded", got)
+	}
+	doc := srv.Docs("bars-2025.01")["AAPL|2025-01-02 14:30:00"]
+	if !strings.Contains(string(doc), `"close":243.85`) {
+		t.Errorf("AAPL's document holds %s, want the correction (close 243.85)", doc)
+	}
+}
