@@ -13,26 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/dev/repo"
+
 	"github.com/finfeed/finfeed/shared/bar"
 )
 
-// moduleRoot is the repository root: the nearest directory above the test's with a go.mod.
+// moduleRoot is the repository root.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 // exampleLine is the line docs/examples/consumer prints for e.

@@ -6,10 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/finfeed/finfeed/shared/dev/repo"
 )
 
 const module = "github.com/finfeed/finfeed"
@@ -17,9 +18,12 @@ const module = "github.com/finfeed/finfeed"
 // deps lists the packages pkgs link, from the repository root.
 func deps(t *testing.T, pkgs ...string) []string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...)
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list -deps %v: %v", pkgs, err)
@@ -56,8 +60,11 @@ func TestFeedLinksNoTestingPackage(t *testing.T) {
 
 // cmd/feed stays flags, wiring and output: no file of it (tests included) grows past 400 lines.
 func TestFeedFilesStaySmall(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	paths, err := filepath.Glob(filepath.Join(filepath.Dir(file), "..", "..", "cmd", "feed", "*.go"))
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := filepath.Glob(filepath.Join(root, "cmd", "feed", "*.go"))
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no cmd/feed sources found: %v", err)
 	}

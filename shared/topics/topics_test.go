@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/finfeed/finfeed/shared/dev/repo"
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
@@ -142,20 +143,12 @@ func markLogKeys(call *ast.CallExpr, keys map[*ast.BasicLit]bool) {
 	}
 }
 
+// moduleRoot is the repository root.
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
+	return root
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/dev/repo"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -123,23 +125,14 @@ func StartT(t testing.TB) *Server {
 	return s
 }
 
-// moduleDir finds tools/dynalite by walking up from the working directory to the repository root.
+// moduleDir is $FINFEED_DYNALITE_DIR, or tools/dynalite in the repository.
 func moduleDir() (string, error) {
 	if d := os.Getenv("FINFEED_DYNALITE_DIR"); d != "" {
 		return d, nil
 	}
-	wd, err := os.Getwd()
+	root, err := repo.Root()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("cannot find %s (set FINFEED_DYNALITE_DIR): %w", Dir, err)
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(d, Dir, "package.json")); err == nil {
-				return filepath.Join(d, Dir), nil
-			}
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("cannot find %s above %s (set FINFEED_DYNALITE_DIR)", Dir, wd)
-		}
-	}
+	return filepath.Join(root, Dir), nil
 }

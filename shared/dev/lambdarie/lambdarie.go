@@ -20,26 +20,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/finfeed/finfeed/shared/dev/repo"
 )
 
 // Version is the emulator release the Makefile installs into bin/.
 const Version = "v0.0.0-20261030222936-bef5c4ba774d"
-
-// Root is the repository root (the directory holding go.mod), found by walking up from the working directory.
-func Root() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s", wd)
-		}
-	}
-}
 
 // Binary is $AWS_LAMBDA_RIE, or bin/aws-lambda-rie under the repository root (`make deps` installs it), or a
 // fresh `go install` into a temporary directory.
@@ -48,7 +34,7 @@ func Binary(t testing.TB) string {
 	if p := os.Getenv("AWS_LAMBDA_RIE"); p != "" {
 		return p
 	}
-	root, err := Root()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +55,7 @@ func Binary(t testing.TB) string {
 // runs it (linux, CGO off, lambda.norpc) for this machine's architecture, and returns the bootstrap's path.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
-	root, err := Root()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/finfeed/finfeed/shared/dev/repo"
 )
 
 // The admin user every server is started with.
@@ -38,7 +39,7 @@ func Binary(t testing.TB) string {
 	if p := os.Getenv("ZINC_BIN"); p != "" {
 		return p
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,24 +54,6 @@ func Binary(t testing.TB) string {
 		t.Fatalf("build tools/zinc: %v\n%s", err, b)
 	}
 	return out
-}
-
-// repoRoot is the closest directory above the working directory that holds tools/zinc.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if fileExists(filepath.Join(dir, "tools", "zinc", "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("zinctest: no tools/zinc above the working directory")
-		}
-		dir = parent
-	}
 }
 
 func fileExists(p string) bool {
