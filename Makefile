@@ -15,7 +15,7 @@ run:
 	$(GO) run ./cmd/feed local
 
 ## test: vet, every test (Kafka on kfake, DynamoDB on dynalite; tools/jsonbench's codec-equivalence tests in
-## their own module), a short fuzz of the record decoder, and the customer contract checked by independent tools
+## their own module), a short fuzz of the record and indicator-state decoders, and the customer contract checked by independent tools
 test: deps vet
 	$(GO) test -count=1 ./...
 	cd tools/jsonbench && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
@@ -36,9 +36,10 @@ contract: $(CONTRACT_DIR)/node_modules/.package-lock.json
 		--raw $(FIXTURES)/seed-sample.raw.ndjson --raw $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson
 
 FUZZTIME ?= 30s
-## fuzz: the raw-bar decoder's fuzz target (FUZZTIME=10m for a longer run)
+## fuzz: the raw-bar decoder's and the indicator-state decoder's fuzz targets (FUZZTIME=10m for a longer run)
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRaw$$' -fuzztime=$(FUZZTIME) ./shared/bar
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeBinary$$' -fuzztime=$(FUZZTIME) ./shared/indicators
 
 vet:
 	$(GO) vet ./...
