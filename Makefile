@@ -36,10 +36,12 @@ contract: $(CONTRACT_DIR)/node_modules/.package-lock.json
 		--raw $(FIXTURES)/seed-sample.raw.ndjson --raw $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson
 
 FUZZTIME ?= 30s
-## fuzz: the raw-bar decoder's and the indicator-state decoder's fuzz targets (FUZZTIME=10m for a longer run)
+## fuzz: the raw-bar decoder's, the indicator-state and the candle-state decoders' fuzz targets (FUZZTIME=10m for a
+## longer run)
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRaw$$' -fuzztime=$(FUZZTIME) ./shared/bar
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeBinary$$' -fuzztime=$(FUZZTIME) ./shared/indicators
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeBinary$$' -fuzztime=$(FUZZTIME) ./shared/candles
 
 vet:
 	$(GO) vet ./...
