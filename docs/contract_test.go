@@ -84,19 +84,35 @@ func TestSchemaFiles(t *testing.T) {
 	}
 }
 
-// sampleEnriched covers every branch of the encoder: a previous close known (each indicator) and unknown.
+// sampleEnriched covers every branch of the encoder: a previous close known (each indicator) and unknown; the
+// technical indicators null, present, with each crossover and a volume alert, and out of sequence.
 func sampleEnriched() []bar.Enriched {
 	at := time.Date(2024, 7, 11, 19, 49, 0, 0, time.UTC)
 	known := func(ind bar.Indicator, change float64) bar.Enriched {
 		return bar.Enriched{Symbol: "AMZN", Close: 194.64, Open: 194.58, Low: 194.58, High: 194.64, Volume: 255, Time: at,
 			Change: change, Indicator: ind, PrevClose: 196.365, HasPrev: true, TradingDate: bar.TradingDate(at)}
 	}
+	warm := bar.Indicators{SMA20: 194.5815, SMA50: 194.7022, EMA12: 194.7012, EMA26: 194.6871, RSI14: 57.14, VWAPSession: 194.66,
+		HasSMA20: true, HasSMA50: true, HasEMA12: true, HasEMA26: true, HasRSI14: true, HasVWAPSession: true}
+	withIndicators := func(e bar.Enriched, in bar.Indicators) bar.Enriched {
+		e.Indicators = in
+		return e
+	}
+	bullish, bearish := warm, warm
+	bullish.MACross, bullish.VolumeAlert = bar.CrossBullish, true
+	bearish.MACross, bearish.EMA12, bearish.RSI14 = bar.CrossBearish, 194.6, 0
+	early := bar.Indicators{EMA12: 223.1, HasEMA12: true, RSI14: 100, HasRSI14: true, VWAPSession: 223, HasVWAPSession: true}
 	return []bar.Enriched{
 		known(bar.Neutral, -0.8784661217630548),
 		known(bar.Bullish, 5),
 		known(bar.Bearish, -7.25),
 		{Symbol: "JPM", Close: 223, Open: 223, Low: 223, High: 223, Volume: 284, Time: at, Indicator: bar.Unknown,
 			TradingDate: bar.TradingDate(at)},
+		withIndicators(known(bar.Neutral, 1), warm),
+		withIndicators(known(bar.Neutral, 1), bullish),
+		withIndicators(known(bar.Bearish, -6), bearish),
+		withIndicators(known(bar.Neutral, 1), early),
+		withIndicators(known(bar.Neutral, 1), bar.Indicators{OutOfSequence: true}),
 	}
 }
 
@@ -237,31 +253,42 @@ func TestEnhancedSchemaEdges(t *testing.T) {
 	unknown := sampleEnriched()[3]
 	goodUnknown := string(bar.AppendEnriched(nil, &unknown))
 	invalid := map[string]string{
-		"a field the schema lacks":    strings.Replace(good, `"tradingDate"`, `"sma20":1,"tradingDate"`, 1),
-		"tradingDate missing":         strings.Replace(good, `,"tradingDate":"2024-07-11"`, ``, 1),
-		"prevClose missing":           strings.Replace(good, `,"prevClose":196.365`, ``, 1),
-		"Unknown with a change":       strings.Replace(good, `"Neutral"`, `"Unknown"`, 1),
-		"Unknown with a prevClose":    strings.Replace(goodUnknown, `"prevClose":null`, `"prevClose":1`, 1),
-		"known with a null change":    strings.Replace(good, `-0.8784661217630548`, `null`, 1),
-		"known with a null prevClose": strings.Replace(good, `196.365`, `null`, 1),
-		"indicator not in the enum":   strings.Replace(good, `"Neutral"`, `"Sideways"`, 1),
-		"timestamp in RFC 3339":       strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11T19:49:00Z`, 1),
-		"timestamp without seconds":   strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11 19:49`, 1),
-		"timestamp with a zero tail":  strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11 19:49:00.50`, 1),
-		"tradingDate with a time":     strings.Replace(good, `"2024-07-11"}`, `"2024-07-11 00:00:00"}`, 1),
-		"symbol with a space":         strings.Replace(good, `"AMZN"`, `"AM ZN"`, 1),
-		"symbol empty":                strings.Replace(good, `"AMZN"`, `""`, 1),
-		"symbol of 33 characters":     strings.Replace(good, `"AMZN"`, `"`+strings.Repeat("A", 33)+`"`, 1),
-		"close of zero":               strings.Replace(good, `"close":194.64`, `"close":0`, 1),
-		"close below a tick":          strings.Replace(good, `"close":194.64`, `"close":0.00009`, 1),
-		"open above ten million":      strings.Replace(good, `"open":194.58`, `"open":10000000.01`, 1),
-		"negative volume":             strings.Replace(good, `"volume":255`, `"volume":-1`, 1),
-		"volume above 100 billion":    strings.Replace(good, `"volume":255`, `"volume":100000000001`, 1),
-		"volume as a string":          strings.Replace(good, `"volume":255`, `"volume":"255"`, 1),
-		"change of -100 percent":      strings.Replace(good, `-0.8784661217630548`, `-100`, 1),
-		"prevClose of zero":           strings.Replace(good, `196.365`, `0`, 1),
-		"not an object":               `[` + good + `]`,
-		"two documents on one record": good + good,
+		"a field the schema lacks":      strings.Replace(good, `"tradingDate"`, `"sma21":1,"tradingDate"`, 1),
+		"tradingDate missing":           strings.Replace(good, `,"tradingDate":"2024-07-11"`, ``, 1),
+		"prevClose missing":             strings.Replace(good, `,"prevClose":196.365`, ``, 1),
+		"Unknown with a change":         strings.Replace(good, `"Neutral"`, `"Unknown"`, 1),
+		"Unknown with a prevClose":      strings.Replace(goodUnknown, `"prevClose":null`, `"prevClose":1`, 1),
+		"known with a null change":      strings.Replace(good, `-0.8784661217630548`, `null`, 1),
+		"known with a null prevClose":   strings.Replace(good, `196.365`, `null`, 1),
+		"indicator not in the enum":     strings.Replace(good, `"Neutral"`, `"Sideways"`, 1),
+		"timestamp in RFC 3339":         strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11T19:49:00Z`, 1),
+		"timestamp without seconds":     strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11 19:49`, 1),
+		"timestamp with a zero tail":    strings.Replace(good, `2024-07-11 19:49:00`, `2024-07-11 19:49:00.50`, 1),
+		"tradingDate with a time":       strings.Replace(good, `"tradingDate":"2024-07-11"`, `"tradingDate":"2024-07-11 00:00:00"`, 1),
+		"symbol with a space":           strings.Replace(good, `"AMZN"`, `"AM ZN"`, 1),
+		"symbol empty":                  strings.Replace(good, `"AMZN"`, `""`, 1),
+		"symbol of 33 characters":       strings.Replace(good, `"AMZN"`, `"`+strings.Repeat("A", 33)+`"`, 1),
+		"close of zero":                 strings.Replace(good, `"close":194.64`, `"close":0`, 1),
+		"close below a tick":            strings.Replace(good, `"close":194.64`, `"close":0.00009`, 1),
+		"open above ten million":        strings.Replace(good, `"open":194.58`, `"open":10000000.01`, 1),
+		"negative volume":               strings.Replace(good, `"volume":255`, `"volume":-1`, 1),
+		"volume above 100 billion":      strings.Replace(good, `"volume":255`, `"volume":100000000001`, 1),
+		"volume as a string":            strings.Replace(good, `"volume":255`, `"volume":"255"`, 1),
+		"change of -100 percent":        strings.Replace(good, `-0.8784661217630548`, `-100`, 1),
+		"prevClose of zero":             strings.Replace(good, `196.365`, `0`, 1),
+		"sma20 missing":                 strings.Replace(good, `"sma20":null,`, ``, 1),
+		"volumeAlert null":              strings.Replace(good, `"volumeAlert":false`, `"volumeAlert":null`, 1),
+		"outOfSequence missing":         strings.Replace(good, `,"outOfSequence":false`, ``, 1),
+		"maCross not in the enum":       strings.Replace(good, `"maCross":null`, `"maCross":"sideways"`, 1),
+		"maCross capitalised":           strings.Replace(good, `"maCross":null`, `"maCross":"Bullish"`, 1),
+		"rsi14 above 100":               strings.Replace(good, `"rsi14":null`, `"rsi14":100.5`, 1),
+		"negative sma50":                strings.Replace(good, `"sma50":null`, `"sma50":-1`, 1),
+		"ema26 as a string":             strings.Replace(good, `"ema26":null`, `"ema26":"1"`, 1),
+		"out of sequence with an sma":   strings.Replace(strings.Replace(good, `"outOfSequence":false`, `"outOfSequence":true`, 1), `"sma20":null`, `"sma20":1`, 1),
+		"out of sequence with an alert": strings.Replace(strings.Replace(good, `"outOfSequence":false`, `"outOfSequence":true`, 1), `"volumeAlert":false`, `"volumeAlert":true`, 1),
+		"out of sequence with a cross":  strings.Replace(strings.Replace(good, `"outOfSequence":false`, `"outOfSequence":true`, 1), `"maCross":null`, `"maCross":"bullish"`, 1),
+		"not an object":                 `[` + good + `]`,
+		"two documents on one record":   good + good,
 	}
 	for name, rec := range invalid {
 		if rec == good || rec == goodUnknown {

@@ -45,6 +45,8 @@ type Enriched struct {
 	PrevClose   float64
 	HasPrev     bool
 	TradingDate Date
+	// Indicators are the fields that follow tradingDate (sma20 … outOfSequence).
+	Indicators
 }
 
 // TimestampLayout is how bar start times are written: UTC, as the reference producer wrote them.

@@ -14,7 +14,8 @@ const (
 )
 
 // DecodeEnriched parses one enhanced-topic record (for consumers, the indexer and tests). It accepts the
-// reference's nine keys with or without prevClose and tradingDate.
+// reference's nine keys with or without prevClose, tradingDate and the indicator fields (absent means null, and
+// false for volumeAlert and outOfSequence).
 func DecodeEnriched(data []byte) (Enriched, error) {
 	var e Enriched
 	var seen int
@@ -98,6 +99,39 @@ func (e *Enriched) setField(s *scanner, key []byte, seen *int) error {
 				err = invalid("indicator: unknown value %q", v)
 			}
 		}
+	case "sma20":
+		err = s.readNumber("sma20", &e.SMA20, &e.HasSMA20)
+	case "sma50":
+		err = s.readNumber("sma50", &e.SMA50, &e.HasSMA50)
+	case "ema12":
+		err = s.readNumber("ema12", &e.EMA12, &e.HasEMA12)
+	case "ema26":
+		err = s.readNumber("ema26", &e.EMA26, &e.HasEMA26)
+	case "rsi14":
+		err = s.readNumber("rsi14", &e.RSI14, &e.HasRSI14)
+	case "vwapSession":
+		err = s.readNumber("vwapSession", &e.VWAPSession, &e.HasVWAPSession)
+	case "volumeAlert":
+		e.VolumeAlert, err = s.readBool("volumeAlert")
+	case "outOfSequence":
+		e.OutOfSequence, err = s.readBool("outOfSequence")
+	case "maCross":
+		if s.peek() == 'n' {
+			e.MACross = ""
+			if err := s.literal("null"); err != nil {
+				return invalid("malformed JSON: %v", err)
+			}
+			return nil
+		}
+		var v string
+		if v, err = str("maCross"); err == nil {
+			switch v {
+			case CrossBullish, CrossBearish:
+				e.MACross = v
+			default:
+				err = invalid("maCross: unknown value %q", v)
+			}
+		}
 	case "tradingDate":
 		*seen |= eTradingDate
 		var v string
@@ -112,4 +146,24 @@ func (e *Enriched) setField(s *scanner, key []byte, seen *int) error {
 		}
 	}
 	return err
+}
+
+// readBool reads true or false.
+func (s *scanner) readBool(name string) (bool, error) {
+	switch s.peek() {
+	case 't':
+		if err := s.literal("true"); err != nil {
+			return false, invalid("malformed JSON: %v", err)
+		}
+		return true, nil
+	case 'f':
+		if err := s.literal("false"); err != nil {
+			return false, invalid("malformed JSON: %v", err)
+		}
+		return false, nil
+	}
+	if err := s.skipValue(); err != nil {
+		return false, invalid("malformed JSON: %v", err)
+	}
+	return false, invalid("%s: not a boolean", name)
 }

@@ -6,8 +6,9 @@ import (
 )
 
 // AppendEnriched appends e as one JSON object: the reference's nine keys in its order (symbol, close, open, low,
-// high, volume, timestamp, %change, indicator), then prevClose and tradingDate. With no previous close,
-// %change and prevClose are null and indicator is Unknown. The bytes are a pure function of e.
+// high, volume, timestamp, %change, indicator), then prevClose and tradingDate, then the indicator fields (sma20,
+// sma50, ema12, ema26, rsi14, vwapSession, volumeAlert, maCross, outOfSequence). With no previous close, %change and
+// prevClose are null and indicator is Unknown. The bytes are a pure function of e.
 func AppendEnriched(b []byte, e *Enriched) []byte {
 	b = append(b, `{"symbol":`...)
 	b = appendString(b, e.Symbol)
@@ -37,7 +38,9 @@ func AppendEnriched(b []byte, e *Enriched) []byte {
 	}
 	b = append(b, `,"tradingDate":"`...)
 	b = e.TradingDate.AppendFormat(b)
-	return append(b, `"}`...)
+	b = append(b, '"')
+	b = appendIndicators(b, &e.Indicators)
+	return append(b, '}')
 }
 
 // AppendRaw appends r in the raw-topic format, keys in the reference producer's order.

@@ -35,19 +35,94 @@ func TestAppendEnrichedKeyOrder(t *testing.T) {
 		Time: time.Date(2024, 7, 11, 19, 49, 0, 0, time.UTC), Change: -0.8784661217630548, Indicator: Neutral,
 		PrevClose: 196.365, HasPrev: true, TradingDate: Date{2024, 7, 11}}
 	got := string(AppendEnriched(nil, &e))
-	want := `{"symbol":"AMZN","close":194.64,"open":194.58,"low":194.58,"high":194.64,"volume":255,"timestamp":"2024-07-11 19:49:00","%change":-0.8784661217630548,"indicator":"Neutral","prevClose":196.365,"tradingDate":"2024-07-11"}`
+	want := `{"symbol":"AMZN","close":194.64,"open":194.58,"low":194.58,"high":194.64,"volume":255,"timestamp":"2024-07-11 19:49:00","%change":-0.8784661217630548,"indicator":"Neutral","prevClose":196.365,"tradingDate":"2024-07-11"` + nullIndicators + `}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	e.HasPrev = false
 	e.Indicator = Unknown
 	got = string(AppendEnriched(nil, &e))
-	want = `{"symbol":"AMZN","close":194.64,"open":194.58,"low":194.58,"high":194.64,"volume":255,"timestamp":"2024-07-11 19:49:00","%change":null,"indicator":"Unknown","prevClose":null,"tradingDate":"2024-07-11"}`
+	want = `{"symbol":"AMZN","close":194.64,"open":194.58,"low":194.58,"high":194.64,"volume":255,"timestamp":"2024-07-11 19:49:00","%change":null,"indicator":"Unknown","prevClose":null,"tradingDate":"2024-07-11"` + nullIndicators + `}`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 	if !json.Valid([]byte(got)) {
 		t.Errorf("not valid JSON: %s", got)
+	}
+}
+
+// nullIndicators is how a bar with no indicator values ends: a symbol's first bar, or the handler before the
+// indicator state is wired in.
+const nullIndicators = `,"sma20":null,"sma50":null,"ema12":null,"ema26":null,"rsi14":null,"vwapSession":null,"volumeAlert":false,"maCross":null,"outOfSequence":false`
+
+func TestAppendEnrichedIndicators(t *testing.T) {
+	e := Enriched{Symbol: "JPM", Close: 224.835, Open: 224.76, Low: 224.74, High: 224.84, Volume: 69243,
+		Time: time.Date(2024, 10, 30, 14, 45, 0, 0, time.UTC), Indicator: Unknown, TradingDate: Date{2024, 10, 30},
+		Indicators: Indicators{SMA20: 224.67406999999997, SMA50: 224.86588799999993, EMA12: 224.73141512640683,
+			EMA26: 224.73091295088173, RSI14: 53.952381789107676, VWAPSession: 224.30911316346516,
+			HasSMA20: true, HasSMA50: true, HasEMA12: true, HasEMA26: true, HasRSI14: true, HasVWAPSession: true,
+			VolumeAlert: true, MACross: CrossBullish}}
+	prefix := `{"symbol":"JPM","close":224.835,"open":224.76,"low":224.74,"high":224.84,"volume":69243,"timestamp":"2024-10-30 14:45:00","%change":null,"indicator":"Unknown","prevClose":null,"tradingDate":"2024-10-30"`
+	tests := []struct {
+		name string
+		edit func(in *Indicators)
+		want string
+	}{
+		{"every value, a bullish cross, a volume alert", func(*Indicators) {},
+			`,"sma20":224.67406999999997,"sma50":224.86588799999993,"ema12":224.73141512640683,"ema26":224.73091295088173,"rsi14":53.952381789107676,"vwapSession":224.30911316346516,"volumeAlert":true,"maCross":"bullish","outOfSequence":false}`},
+		{"bearish, no alert, rsi14 0", func(in *Indicators) { in.MACross, in.VolumeAlert, in.RSI14 = CrossBearish, false, 0 },
+			`,"sma20":224.67406999999997,"sma50":224.86588799999993,"ema12":224.73141512640683,"ema26":224.73091295088173,"rsi14":0,"vwapSession":224.30911316346516,"volumeAlert":false,"maCross":"bearish","outOfSequence":false}`},
+		{"warming up: only ema12 and vwapSession", func(in *Indicators) {
+			*in = Indicators{EMA12: 223.5, HasEMA12: true, VWAPSession: 1e-7, HasVWAPSession: true}
+		}, `,"sma20":null,"sma50":null,"ema12":223.5,"ema26":null,"rsi14":null,"vwapSession":1e-7,"volumeAlert":false,"maCross":null,"outOfSequence":false}`},
+		{"out of sequence", func(in *Indicators) { *in = Indicators{OutOfSequence: true} },
+			`,"sma20":null,"sma50":null,"ema12":null,"ema26":null,"rsi14":null,"vwapSession":null,"volumeAlert":false,"maCross":null,"outOfSequence":true}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := e
+			tt.edit(&e.Indicators)
+			got := AppendEnriched(nil, &e)
+			if string(got) != prefix+tt.want {
+				t.Errorf("got  %s\nwant %s", got, prefix+tt.want)
+			}
+			if !json.Valid(got) {
+				t.Errorf("not valid JSON: %s", got)
+			}
+			back, err := DecodeEnriched(got)
+			if err != nil {
+				t.Fatalf("DecodeEnriched: %v", err)
+			}
+			if back.Indicators != e.Indicators {
+				t.Errorf("decoded indicators %+v, want %+v", back.Indicators, e.Indicators)
+			}
+		})
+	}
+}
+
+func TestDecodeEnrichedIndicatorErrors(t *testing.T) {
+	good := `{"symbol":"A","close":1,"open":1,"low":1,"high":1,"volume":1,"timestamp":"2024-07-11 19:49:00","indicator":"Unknown"`
+	for name, tail := range map[string]string{
+		"maCross unknown":       `,"maCross":"sideways"}`,
+		"maCross a number":      `,"maCross":1}`,
+		"volumeAlert null":      `,"volumeAlert":null}`,
+		"volumeAlert a string":  `,"volumeAlert":"true"}`,
+		"outOfSequence 1":       `,"outOfSequence":1}`,
+		"outOfSequence truthy":  `,"outOfSequence":tru}`,
+		"sma20 a string":        `,"sma20":"1"}`,
+		"rsi14 not finite":      `,"rsi14":1e999}`,
+		"vwapSession malformed": `,"vwapSession":-}`,
+	} {
+		if _, err := DecodeEnriched([]byte(good + tail)); err == nil {
+			t.Errorf("%s: %s: no error", name, good+tail)
+		}
+	}
+	e, err := DecodeEnriched([]byte(good + `,"maCross":null,"volumeAlert":true,"outOfSequence":false,"sma50":12.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Indicators{VolumeAlert: true, SMA50: 12.5, HasSMA50: true}); e.Indicators != want {
+		t.Errorf("got %+v, want %+v", e.Indicators, want)
 	}
 }
 

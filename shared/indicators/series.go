@@ -26,24 +26,14 @@ const (
 	keptVolumes = volumeBars + 1
 )
 
-// Values are one bar's indicators. A value is null (absent from the record) when its Has* flag is false; the
-// floats are always finite.
-type Values struct {
-	SMA20, SMA50, EMA12, EMA26, RSI14, VWAPSession                   float64
-	HasSMA20, HasSMA50, HasEMA12, HasEMA26, HasRSI14, HasVWAPSession bool
-	// VolumeAlert is true when the bar's volume is at least 3 × the mean volume of the previous 20 bars.
-	VolumeAlert bool
-	// MACross is CrossBullish, CrossBearish or "" (null: no crossover on this bar).
-	MACross string
-	// OutOfSequence marks a bar older than the latest bar seen for its symbol: every indicator is null and the
-	// series is unchanged.
-	OutOfSequence bool
-}
+// Values are one bar's indicators: the indicator fields of its enhanced record (bar.Indicators, so the enrich
+// handler sets them as they are). A value is null when its Has* flag is false; the floats are always finite.
+type Values = bar.Indicators
 
 // The maCross values.
 const (
-	CrossBullish = "bullish" // ema12 − ema26 turned from ≤ 0 on the previous bar to > 0
-	CrossBearish = "bearish" // ema12 − ema26 turned from > 0 on the previous bar to ≤ 0
+	CrossBullish = bar.CrossBullish // ema12 − ema26 turned from ≤ 0 on the previous bar to > 0
+	CrossBearish = bar.CrossBearish // ema12 − ema26 turned from > 0 on the previous bar to ≤ 0
 )
 
 // point is the recursive state after one bar. Which fields hold a value follows from the bar count.

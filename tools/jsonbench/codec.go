@@ -130,6 +130,16 @@ type enrichedWire struct {
 	Indicator   string   `json:"indicator"`
 	PrevClose   *float64 `json:"prevClose"`
 	TradingDate string   `json:"tradingDate"`
+	// the technical indicators (bar.Indicators), null when absent
+	SMA20         *float64 `json:"sma20"`
+	SMA50         *float64 `json:"sma50"`
+	EMA12         *float64 `json:"ema12"`
+	EMA26         *float64 `json:"ema26"`
+	RSI14         *float64 `json:"rsi14"`
+	VWAPSession   *float64 `json:"vwapSession"`
+	VolumeAlert   bool     `json:"volumeAlert"`
+	MACross       *string  `json:"maCross"`
+	OutOfSequence bool     `json:"outOfSequence"`
 }
 
 // timestampOutLayout is bar's output layout for bar start times (sub-seconds only when a bar has any).
@@ -140,6 +150,20 @@ func toWire(e *bar.Enriched) enrichedWire {
 		Timestamp: e.Time.UTC().Format(timestampOutLayout), Indicator: string(bar.Unknown), TradingDate: e.TradingDate.String()}
 	if e.HasPrev {
 		w.Change, w.PrevClose, w.Indicator = &e.Change, &e.PrevClose, string(e.Indicator)
+	}
+	opt := func(v *float64, has bool) *float64 {
+		if has {
+			return v
+		}
+		return nil
+	}
+	in := &e.Indicators
+	w.SMA20, w.SMA50 = opt(&in.SMA20, in.HasSMA20), opt(&in.SMA50, in.HasSMA50)
+	w.EMA12, w.EMA26 = opt(&in.EMA12, in.HasEMA12), opt(&in.EMA26, in.HasEMA26)
+	w.RSI14, w.VWAPSession = opt(&in.RSI14, in.HasRSI14), opt(&in.VWAPSession, in.HasVWAPSession)
+	w.VolumeAlert, w.OutOfSequence = in.VolumeAlert, in.OutOfSequence
+	if in.MACross != "" {
+		w.MACross = &in.MACross
 	}
 	return w
 }

@@ -98,6 +98,11 @@ func TestCodecsEncodeFloatsAlike(t *testing.T) {
 			}
 			e := bar.Enriched{Symbol: "A&B<C>", Close: f, Open: f, Low: f, High: f, Volume: math.Round(f), Time: ts,
 				Change: -f, Indicator: bar.Bearish, PrevClose: f, HasPrev: true, TradingDate: bar.TradingDate(ts)}
+			if i%3 != 0 { // the indicators' floats too, and each crossover
+				e.Indicators = bar.Indicators{SMA20: f, SMA50: f * 1.01, EMA12: f / 3, EMA26: f, RSI14: math.Mod(f, 100), VWAPSession: f,
+					HasSMA20: true, HasSMA50: true, HasEMA12: true, HasEMA26: i%2 == 0, HasRSI14: true, HasVWAPSession: true,
+					VolumeAlert: i%5 == 0, MACross: [...]string{"", bar.CrossBullish, bar.CrossBearish}[i%3]}
+			}
 			want := bar.AppendEnriched(nil, &e)
 			got, err := c.AppendEnriched(nil, &e)
 			if err != nil {
