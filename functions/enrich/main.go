@@ -24,6 +24,8 @@ func main() {
 		log.Error("start", "err", err, "config", cfg)
 		os.Exit(1)
 	}
+	// one CloudWatch Embedded Metric Format line per batch in the function's log (freshness, lag, Unknown share)
+	fn.EmitMetrics(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
 	log.Info("ready", "config", cfg)
 	lambda.StartWithOptions(fn.Handle, lambda.WithEnableSIGTERM(fn.Close))
 }

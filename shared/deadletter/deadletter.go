@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -75,4 +76,30 @@ func Record(topic string, in *events.KafkaRecord, value []byte, reason string) *
 		kgo.RecordHeader{Key: HeaderError, Value: []byte(reason)},
 		kgo.RecordHeader{Key: HeaderSource, Value: []byte(Source(in))})
 	return &kgo.Record{Topic: topic, Key: key, Value: value, Headers: headers}
+}
+
+// MaxPanicReason bounds the text PanicReason keeps of a panic's value.
+const MaxPanicReason = 1 << 10
+
+// PanicReason is the reason a dead letter gives for a record whose processing panicked with v: "panic: " and
+// v's text, cut to at most MaxPanicReason bytes on a character boundary. Never a stack: that goes to the log.
+func PanicReason(v any) string {
+	var s string
+	switch x := v.(type) {
+	case error:
+		s = x.Error()
+	case string:
+		s = x
+	default:
+		s = fmt.Sprint(x)
+	}
+	s = "panic: " + s
+	if len(s) > MaxPanicReason {
+		cut := MaxPanicReason
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + " [cut]"
+	}
+	return strings.ToValidUTF8(s, "?")
 }

@@ -3,8 +3,11 @@ package deadletter
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -63,5 +66,27 @@ func TestRecordBoundsWhatItKeeps(t *testing.T) {
 		if h.Key == HeaderTruncated {
 			t.Errorf("a key and value within the bounds were marked truncated")
 		}
+	}
+}
+
+func TestPanicReason(t *testing.T) {
+	long := strings.Repeat("é", MaxPanicReason) // 2 bytes a character: the cut must not split one
+	for _, tt := range []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"string", "boom", "panic: boom"},
+		{"error", errors.New("index out of range [3] with length 2"), "panic: index out of range [3] with length 2"},
+		{"other", 42, "panic: 42"},
+		{"invalid UTF-8", "a\xffb", "panic: a?b"},
+	} {
+		if got := PanicReason(tt.v); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	got := PanicReason(long)
+	if !utf8.ValidString(got) || len(got) > MaxPanicReason+len(" [cut]") || !strings.HasSuffix(got, "é [cut]") {
+		t.Errorf("long panic: %d bytes, valid UTF-8 %v, ends %q", len(got), utf8.ValidString(got), got[len(got)-12:])
 	}
 }

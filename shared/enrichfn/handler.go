@@ -2,6 +2,7 @@ package enrichfn
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -38,6 +39,12 @@ type Handler struct {
 	enhancedTopic string
 	dlqTopic      string
 	log           *slog.Logger
+	// fault, when set (by tests only), runs before each stage of each record: a way to make one record panic.
+	fault func(stage string, in *events.KafkaRecord)
+	// metrics, when set (EmitMetrics), gets one EMF line per batch; now is the clock of its ages.
+	metrics      io.Writer
+	functionName string
+	now          func() time.Time
 }
 
 // NewHandler assembles a handler from its parts.
@@ -45,7 +52,7 @@ func NewHandler(e *enrich.Enricher, p Producer, enhancedTopic, dlqTopic string, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{enricher: e, producer: p, enhancedTopic: enhancedTopic, dlqTopic: dlqTopic, log: log}
+	return &Handler{enricher: e, producer: p, enhancedTopic: enhancedTopic, dlqTopic: dlqTopic, log: log, now: time.Now}
 }
 
 // Counts say what one batch became.
@@ -59,6 +66,8 @@ type Counts struct {
 	Unknown  int `json:"unknown"`
 	// StaleServed counts previous closes served past their cache lifetime because the store failed.
 	StaleServed int `json:"staleServed,omitempty"`
+	// Panics counts records whose processing panicked; each went to the DLQ (and is in DLQ too).
+	Panics int `json:"panics,omitempty"`
 }
 
 // Add sums counts.
@@ -71,6 +80,7 @@ func (c *Counts) Add(o Counts) {
 	c.Neutral += o.Neutral
 	c.Unknown += o.Unknown
 	c.StaleServed += o.StaleServed
+	c.Panics += o.Panics
 }
 
 // Batch is the output of one event: records ready to produce, in input order (partitions in name order).
@@ -84,16 +94,23 @@ type Batch struct {
 // Handle is the Lambda entry point: build the batch, produce it, flush. Any error fails the whole batch so the
 // event source retries it; the output is deterministic, so a retry writes identical records.
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, error) {
+	b, err := h.handle(ctx, ev)
+	h.emit(ctx, ev, &b, err != nil)
+	return b.Counts, err
+}
+
+// handle builds, produces and logs one batch.
+func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Batch, error) {
 	start := time.Now()
 	b, err := h.Build(ctx, ev)
 	if err != nil {
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
-		return b.Counts, err
+		return b, err
 	}
 	if err := kafka.ProduceAll(ctx, h.producer, b.Records); err != nil {
 		h.abortBuffered(ctx)
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
-		return b.Counts, err
+		return b, err
 	}
 	if b.Counts.StaleServed > 0 {
 		h.log.WarnContext(ctx, "previous-close store failing: served last known closes", "staleServed", b.Counts.StaleServed)
@@ -104,8 +121,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	h.log.InfoContext(ctx, "batch done",
 		"records", b.Counts.Records, "enhanced", b.Counts.Enhanced, "dlq", b.Counts.DLQ,
 		"bullish", b.Counts.Bullish, "bearish", b.Counts.Bearish, "neutral", b.Counts.Neutral,
-		"unknown", b.Counts.Unknown, "staleServed", b.Counts.StaleServed, "durationMs", time.Since(start).Milliseconds())
-	return b.Counts, nil
+		"unknown", b.Counts.Unknown, "staleServed", b.Counts.StaleServed, "panics", b.Counts.Panics, "durationMs", time.Since(start).Milliseconds())
+	return b, nil
 }
 
 // Build turns an event into output records without producing them. A bad record becomes a DLQ record; a
@@ -123,7 +140,7 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	seen := make(map[enrich.Lookup]struct{}, 64)
 	for i, in := range mskbatch.Records(ev) {
 		ds[i].in = in
-		arena, ds[i].ok = h.decode(&ds[i], &recs[i], arena, &b)
+		arena, ds[i].ok = h.decodeSafe(&ds[i], &recs[i], arena, &b)
 		if ds[i].ok {
 			l := enrich.LookupOf(&ds[i].raw)
 			if _, dup := seen[l]; !dup {
@@ -141,7 +158,7 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	}
 	for i := range recs {
 		if d := &ds[i]; d.ok {
-			arena = h.enrich(d.in, d.value, &d.raw, closes, &recs[i], arena, &b)
+			arena = h.enrichSafe(d, closes, &recs[i], arena, &b)
 		}
 		b.Records = append(b.Records, &recs[i])
 	}

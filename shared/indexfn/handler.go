@@ -1,9 +1,12 @@
 package indexfn
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -31,6 +34,8 @@ type Handler struct {
 	naming   search.Config
 	dlqTopic string
 	log      *slog.Logger
+	// fault, when set (by tests only), runs before each record is processed: a way to make one record panic.
+	fault func(in *events.KafkaRecord)
 }
 
 // NewHandler assembles a handler from its parts; naming gives the index names (prefix).
@@ -49,6 +54,8 @@ type Counts struct {
 	// Invalid records could not be decoded; Rejected ones were refused by OpenSearch. Both went to the DLQ.
 	Invalid  int `json:"invalid"`
 	Rejected int `json:"rejected"`
+	// Panics counts records whose processing panicked; each went to the DLQ and is counted Invalid too.
+	Panics int `json:"panics,omitempty"`
 	// Superseded records were older versions of a bar that the same batch also holds newer (a correction): only
 	// the newest is sent, so a retried chunk can never write an older version over a newer one.
 	Superseded int `json:"superseded"`
@@ -62,6 +69,7 @@ func (c *Counts) Add(o Counts) {
 	c.Invalid += o.Invalid
 	c.Superseded += o.Superseded
 	c.Rejected += o.Rejected
+	c.Panics += o.Panics
 }
 
 // Batch is what Build makes of one event: the documents to index and the dead letters of the records that can
@@ -98,7 +106,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	}
 	c := b.Counts
 	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
-		"invalid", c.Invalid, "rejected", c.Rejected, "superseded", c.Superseded, "durationMs", time.Since(start).Milliseconds())
+		"invalid", c.Invalid, "rejected", c.Rejected, "superseded", c.Superseded, "panics", c.Panics, "durationMs", time.Since(start).Milliseconds())
 	return c, nil
 }
 
@@ -111,35 +119,72 @@ func (h *Handler) Build(ev events.KafkaEvent) Batch {
 	// One arena for the decoded values (3/4 of their base64); slices stay valid if it has to grow.
 	arena := make([]byte, 0, size/4*3)
 	for _, in := range mskbatch.Records(ev) {
-		start := len(arena)
-		var err error
-		arena, err = mskbatch.AppendValue(arena, in)
-		value := arena[start:len(arena):len(arena)]
-		if err != nil {
-			b.Counts.Invalid++
-			b.Dead = append(b.Dead, mskbatch.DeadLetter(h.dlqTopic, in, err))
-			b.Rejects = mskbatch.NoteReason(b.Rejects, in, err.Error())
-			continue
-		}
-		e, err := bar.DecodeEnriched(value)
-		if err != nil {
-			b.Counts.Invalid++
-			b.reject(h.dlqTopic, in, value, err.Error())
-			continue
-		}
-		d, err := Doc(h.naming, &e)
-		if err != nil {
-			b.Counts.Invalid++
-			b.reject(h.dlqTopic, in, value, err.Error())
-			continue
-		}
-		b.Docs = append(b.Docs, d)
-		b.From = append(b.From, in)
-		b.Values = append(b.Values, value)
+		arena = h.add(&b, in, arena)
 	}
 	b.keepNewest()
 	b.Counts.DLQ = len(b.Dead)
 	return b
+}
+
+// add decodes in and adds its document to b, or its dead letter when it is not base64, not an enriched bar or
+// not a document. A panic while doing so dead-letters in alone (reason "panic: ...", the stack in the log) and
+// the batch goes on: a bug one input trips must not fail the batch on every retry and stall the partition.
+func (h *Handler) add(b *Batch, in *events.KafkaRecord, arena []byte) (_ []byte) {
+	start := len(arena)
+	var value []byte
+	defer func() {
+		if v := recover(); v != nil {
+			h.recovered(b, in, value, v)
+			arena = arena[:start]
+		}
+	}()
+	if h.fault != nil {
+		h.fault(in)
+	}
+	var err error
+	arena, err = mskbatch.AppendValue(arena, in)
+	value = arena[start:len(arena):len(arena)]
+	if err != nil {
+		b.Counts.Invalid++
+		b.Dead = append(b.Dead, mskbatch.DeadLetter(h.dlqTopic, in, err))
+		b.Rejects = mskbatch.NoteReason(b.Rejects, in, err.Error())
+		return arena
+	}
+	e, err := bar.DecodeEnriched(value)
+	if err != nil {
+		b.Counts.Invalid++
+		b.reject(h.dlqTopic, in, value, err.Error())
+		return arena
+	}
+	d, err := Doc(h.naming, &e)
+	if err != nil {
+		b.Counts.Invalid++
+		b.reject(h.dlqTopic, in, value, err.Error())
+		return arena
+	}
+	b.Docs = append(b.Docs, d)
+	b.From = append(b.From, in)
+	b.Values = append(b.Values, value)
+	return arena
+}
+
+// recovered dead-letters in, whose processing panicked with v, and logs the stack. value is its decoded value
+// when decoding got that far.
+func (h *Handler) recovered(b *Batch, in *events.KafkaRecord, value []byte, v any) {
+	reason := deadletter.PanicReason(v)
+	h.log.Error("panic while processing a record: sent to the dead-letter topic", "source", deadletter.Source(in),
+		"reason", reason, "stack", string(debug.Stack()))
+	if len(value) == 0 { // not decoded yet: decode it on its own, or keep it as the event carried it
+		var err error
+		if value, err = base64.StdEncoding.DecodeString(in.Value); err != nil {
+			value = []byte(in.Value)
+		}
+	} else {
+		value = bytes.Clone(value) // it sits in the part of the arena the next record reuses
+	}
+	b.Counts.Invalid++
+	b.Counts.Panics++
+	b.reject(h.dlqTopic, in, value, reason)
 }
 
 // keepNewest drops every document the batch holds a later version of (same index and id: a corrected bar). The
