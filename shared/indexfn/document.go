@@ -10,7 +10,8 @@ import (
 )
 
 // document is an enriched bar as indexed: the enhanced record's fields in its order, with timestamp as an RFC
-// 3339 date and an unknown %change or prevClose left out rather than written as null.
+// 3339 date and a null (an unknown %change or prevClose, an indicator still warming up, no crossover) left out
+// rather than written as null.
 type document struct {
 	Symbol      string   `json:"symbol"`
 	Close       float64  `json:"close"`
@@ -23,6 +24,24 @@ type document struct {
 	Indicator   string   `json:"indicator"`
 	PrevClose   *float64 `json:"prevClose,omitempty"`
 	TradingDate string   `json:"tradingDate"`
+	// the technical indicators
+	SMA20         *float64 `json:"sma20,omitempty"`
+	SMA50         *float64 `json:"sma50,omitempty"`
+	EMA12         *float64 `json:"ema12,omitempty"`
+	EMA26         *float64 `json:"ema26,omitempty"`
+	RSI14         *float64 `json:"rsi14,omitempty"`
+	VWAPSession   *float64 `json:"vwapSession,omitempty"`
+	VolumeAlert   bool     `json:"volumeAlert"`
+	MACross       string   `json:"maCross,omitempty"`
+	OutOfSequence bool     `json:"outOfSequence"`
+}
+
+// present is &v when has, nil (left out of the document) otherwise.
+func present(v *float64, has bool) *float64 {
+	if has {
+		return v
+	}
+	return nil
 }
 
 // idLayout is the bar start time in the deterministic id: the reference's timestamp form, with sub-second digits
@@ -46,6 +65,16 @@ func Doc(naming search.Config, e *bar.Enriched) (search.Doc, error) {
 		Timestamp:   e.Time.UTC().Format(time.RFC3339Nano),
 		Indicator:   string(e.Indicator),
 		TradingDate: e.TradingDate.String(),
+
+		SMA20:         present(&e.SMA20, e.HasSMA20),
+		SMA50:         present(&e.SMA50, e.HasSMA50),
+		EMA12:         present(&e.EMA12, e.HasEMA12),
+		EMA26:         present(&e.EMA26, e.HasEMA26),
+		RSI14:         present(&e.RSI14, e.HasRSI14),
+		VWAPSession:   present(&e.VWAPSession, e.HasVWAPSession),
+		VolumeAlert:   e.VolumeAlert,
+		MACross:       e.MACross,
+		OutOfSequence: e.OutOfSequence,
 	}
 	if e.HasPrev {
 		d.Change = &e.Change

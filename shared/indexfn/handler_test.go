@@ -202,6 +202,24 @@ func TestHandleFixture(t *testing.T) {
 					t.Errorf("AMZN document %s: got %v, want %v", k, amzn[k], v)
 				}
 			}
+			// the indicators: a null one left out, the booleans always there, values as the record carries them
+			if _, has := amzn["sma20"]; has || amzn["vwapSession"] != 194.61 || amzn["volumeAlert"] != false || amzn["outOfSequence"] != false {
+				t.Errorf("AMZN document: got %v, want no sma20, vwapSession 194.61, volumeAlert and outOfSequence false", amzn)
+			}
+			if _, has := amzn["maCross"]; has {
+				t.Errorf("AMZN document: got maCross %v, want none (null)", amzn["maCross"])
+			}
+			tslaIndex := tt.naming.IndexName("TSLA", time.Date(2024, 7, 11, 13, 31, 0, 0, time.UTC))
+			var tsla map[string]any
+			if err := json.Unmarshal(srv.Docs(tslaIndex)["TSLA|2024-07-11 13:31:00"], &tsla); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range map[string]any{"sma20": 243.1805, "sma50": 246.0212, "ema12": 242.2931, "ema26": 242.4107, "rsi14": 38.52,
+				"vwapSession": 241.0871, "volumeAlert": true, "maCross": "bearish", "outOfSequence": false} {
+				if tsla[k] != v {
+					t.Errorf("TSLA document %s: got %v, want %v", k, tsla[k], v)
+				}
+			}
 			nvdaIndex := tt.naming.IndexName("NVDA", time.Date(2024, 7, 11, 19, 49, 0, 0, time.UTC))
 			var nvda map[string]any
 			if err := json.Unmarshal(srv.Docs(nvdaIndex)["NVDA|2024-07-11 19:49:00"], &nvda); err != nil {

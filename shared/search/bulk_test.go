@@ -389,7 +389,9 @@ func TestSetupAppliesTemplateIdempotently(t *testing.T) {
 	}
 	props := inner["mappings"].(map[string]any)["properties"].(map[string]any)
 	want := map[string]string{"timestamp": "date", "tradingDate": "date", "symbol": "keyword", "indicator": "keyword",
-		"close": "double", "open": "double", "high": "double", "low": "double", "volume": "double", "%change": "double", "prevClose": "double"}
+		"close": "double", "open": "double", "high": "double", "low": "double", "volume": "double", "%change": "double", "prevClose": "double",
+		"sma20": "double", "sma50": "double", "ema12": "double", "ema26": "double", "rsi14": "double", "vwapSession": "double",
+		"volumeAlert": "boolean", "maCross": "keyword", "outOfSequence": "boolean"}
 	for f, typ := range want {
 		if got := props[f].(map[string]any)["type"]; got != typ {
 			t.Errorf("mapping of %s: got %v, want %s", f, got, typ)

@@ -70,6 +70,16 @@ func Mapping() map[string]any {
 			"indicator":   map[string]any{"type": "keyword"},
 			"timestamp":   map[string]any{"type": "date", "format": "strict_date_optional_time||epoch_millis"},
 			"tradingDate": map[string]any{"type": "date", "format": "strict_date"},
+			// the technical indicators (docs/feed.md); a null one is left out of the document
+			"sma20":         double,
+			"sma50":         double,
+			"ema12":         double,
+			"ema26":         double,
+			"rsi14":         double,
+			"vwapSession":   double,
+			"volumeAlert":   map[string]any{"type": "boolean"},
+			"maCross":       map[string]any{"type": "keyword"},
+			"outOfSequence": map[string]any{"type": "boolean"},
 		},
 	}
 }

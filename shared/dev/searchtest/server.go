@@ -466,6 +466,10 @@ func (s *Server) checkMapping(index string, src map[string]any) (typ, reason str
 			if _, ok := v.(float64); !ok {
 				return "mapper_parsing_exception", fmt.Sprintf("failed to parse field [%s] of type [%s]", field, p["type"])
 			}
+		case "boolean":
+			if _, ok := v.(bool); !ok {
+				return "mapper_parsing_exception", fmt.Sprintf("failed to parse field [%s] of type [boolean]", field)
+			}
 		case "keyword":
 			if _, ok := v.(string); !ok {
 				return "mapper_parsing_exception", fmt.Sprintf("failed to parse field [%s] of type [keyword]", field)
