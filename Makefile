@@ -6,7 +6,7 @@ BIN := bin
 CFNSPEC_DIR := tools/cfnspec
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all run test test-unit fuzz deps vet fmt bench bench-market clean contract
+.PHONY: all run test test-unit fuzz deps vet fmt bench bench-market clean contract screenshot
 
 all: test
 
@@ -21,6 +21,11 @@ test: deps vet
 	cd tools/jsonbench && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
 	$(MAKE) fuzz FUZZTIME=10s
 	$(MAKE) contract
+
+## screenshot: docs/chart.png, the live chart `feed local` serves, from a real run: the browser test
+## (TestLocalChartInBrowser: the synthetic session in `feed local`, the page in headless chromium) saves it
+screenshot:
+	FINFEED_SCREENSHOT=$(CURDIR)/docs/chart.png $(GO) test -count=1 -run '^TestLocalChartInBrowser$$' ./cmd/feed
 
 CONTRACT_DIR := tools/asyncapi
 FIXTURES := shared/dev/fixtures/testdata

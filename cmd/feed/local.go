@@ -46,6 +46,8 @@ type localOptions struct {
 	opensearchURL    string
 	batchSize        int
 	batchWindow      time.Duration
+	httpAddr         string // the chart's address; "" turns it off
+	httpSet          bool   // --http was given: its address must be free
 
 	// getenv is the deployment's settings the functions load (THRESHOLD_PCT, OPENSEARCH_*, INDEX_*); nil: none.
 	getenv func(string) string
@@ -70,9 +72,10 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&o.opensearchURL, "opensearch-url", "", "also run the index function on enhanced into this OpenSearch (OPENSEARCH_AUTH, INDEX_* etc. from the environment as for the Lambda; default auth none)")
 	fs.IntVar(&o.batchSize, "batch-size", esm.DefaultBatchSize, "event-source mapping: most records per invocation")
 	fs.DurationVar(&o.batchWindow, "batch-window", esm.DefaultBatchWindow, "event-source mapping: batching window")
+	fs.StringVar(&o.httpAddr, "http", defaultHTTPAddr, "serve the live chart on this address (\"\" turns it off; a taken default moves to a free port)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE | --prev-closes-table NAME] [--kafka-addr HOST:PORT] [--customer-user U]\n"+
-			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL]")
+			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL] [--http ADDR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +84,7 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		}
 		return exitUsage
 	}
+	fs.Visit(func(f *flag.Flag) { o.httpSet = o.httpSet || f.Name == "http" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "feed local: unexpected arguments %q\n", fs.Args())
 		return exitUsage
@@ -164,9 +168,15 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	}
 	skip := len(src.records) - len(records)
 	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	chart, err := startChart(runCtx, s, o, log)
+	if err != nil {
+		return err
+	}
+	defer chart.close()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Run(runCtx) })
-	printConnect(d, s, o, src, skip)
+	printConnect(d, s, o, src, skip, chart)
 	wg.Go(func() {
 		n, err := writeRaw(runCtx, writer, records, newPacer(o.speed), stats.produced)
 		switch {
@@ -182,7 +192,7 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	return nil
 }
 
-func printConnect(d *display, s *localstack.Stack, o localOptions, src source, skip int) {
+func printConnect(d *display, s *localstack.Stack, o localOptions, src source, skip int, chart *chartServer) {
 	b := s.Broker()
 	addr := b.Addr()
 	auth := "SASL/SCRAM-SHA-512 with ACLs"
@@ -210,6 +220,9 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 	}
 	if ic := s.Index(); ic != nil {
 		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", ic.Search.URL, topics.IndexGroup, ic.DLQTopic)
+	}
+	if chart.url != "" {
+		fmt.Fprintf(&w, "  chart: %s%s, the feed as the customer principal reads it\n", chart.url, chart.note)
 	}
 	w.WriteString("\n")
 	if b.NoAuth() {
