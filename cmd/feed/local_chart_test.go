@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +93,47 @@ func TestLocalChartInBrowser(t *testing.T) {
 		page.Screenshot(t, out)
 		t.Logf("screenshot saved to %s", out)
 	}
+}
+
+// TestLocalChartAddress: --http "" turns the chart off; an address given with --http must be free; a taken
+// default address moves to a free port and says so.
+func TestLocalChartAddress(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+
+	t.Run("off", func(t *testing.T) {
+		r := startLocal(t, nil, "--kafka-addr", "127.0.0.1:0", "--speed", "0", "--http", "")
+		if strings.Contains(r.stdout.String(), "chart:") {
+			t.Errorf("--http \"\" still prints a chart:\n%s", r.stdout)
+		}
+	})
+	t.Run("given and taken", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
+		defer cancel()
+		code := runBounded(t, ctx, []string{"local", "--kafka-addr", "127.0.0.1:0", "--http", taken.Addr().String()}, &stdout, &stderr)
+		if code != exitFailure || !strings.Contains(stderr.String(), "--http") || !strings.Contains(stderr.String(), "address already in use") {
+			t.Errorf("got exit %d, stderr %q; want exit %d saying --http's address is in use", code, stderr.String(), exitFailure)
+		}
+	})
+	t.Run("default taken", func(t *testing.T) {
+		o := localOptions{kafkaAddr: "127.0.0.1:0", customerUser: "alice", customerPassword: "pw", batchSize: 100,
+			httpAddr: taken.Addr().String()} // as the default: httpSet false
+		r := startLocal(t, &o)
+		m := regexp.MustCompile(`chart: (http://127\.0\.0\.1:(\d+)/) \(` + regexp.QuoteMeta(taken.Addr().String()) + ` is taken\)`).FindStringSubmatch(r.stdout.String())
+		if m == nil {
+			t.Fatalf("no chart on another port printed:\n%s", r.stdout)
+		}
+		resp, err := http.Get(m[1] + "api/meta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %sapi/meta: %s", m[1], resp.Status)
+		}
+	})
 }
