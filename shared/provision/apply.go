@@ -49,7 +49,7 @@ func Apply(ctx context.Context, adm Admin, s Spec) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return grant(ctx, adm, s.ACLs())
+	return Grant(ctx, adm, s.ACLs())
 }
 
 func ensureTopic(ctx context.Context, adm Admin, have kadm.TopicDetails, t Topic) error {
@@ -110,8 +110,8 @@ func alterError(res kadm.AlterConfigsResponses) error {
 	return errors.Join(errs...)
 }
 
-// grant creates acls; Kafka treats an existing identical ACL as created, so this is idempotent.
-func grant(ctx context.Context, adm Admin, acls []ACL) error {
+// Grant creates acls; Kafka treats an existing identical ACL as created, so this is idempotent.
+func Grant(ctx context.Context, adm Admin, acls []ACL) error {
 	var errs []error
 	for _, a := range acls {
 		res, err := adm.CreateACLs(ctx, builder(a))
@@ -174,8 +174,12 @@ func Teardown(ctx context.Context, adm Admin, s Spec) error {
 }
 
 func builder(a ACL) *kadm.ACLBuilder {
+	pattern := kadm.ACLPatternLiteral
+	if a.Prefixed {
+		pattern = kadm.ACLPatternPrefixed
+	}
 	b := kadm.NewACLs().Allow(a.Principal).AllowHosts("*").
-		Operations(kadm.ACLOperation(a.Operation)).ResourcePatternType(kadm.ACLPatternLiteral)
+		Operations(kadm.ACLOperation(a.Operation)).ResourcePatternType(pattern)
 	switch a.Resource {
 	case kmsg.ACLResourceTypeTopic:
 		b = b.Topics(a.Name)
@@ -190,6 +194,9 @@ func (a ACL) String() string {
 	kind := "group"
 	if a.Resource == kmsg.ACLResourceTypeTopic {
 		kind = "topic"
+	}
+	if a.Prefixed {
+		return fmt.Sprintf("%s %s %s:%s*", a.Principal, a.Operation, kind, a.Name)
 	}
 	return fmt.Sprintf("%s %s %s:%s", a.Principal, a.Operation, kind, a.Name)
 }

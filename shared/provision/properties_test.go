@@ -137,6 +137,7 @@ func TestSpecACLs(t *testing.T) {
 	read, write := kmsg.ACLOperationRead, kmsg.ACLOperationWrite
 	want := []provision.ACL{
 		{Principal: "User:acme", Resource: topic, Name: "enhanced", Operation: read},
+		{Principal: "User:acme", Resource: topic, Name: "enhanced", Operation: kmsg.ACLOperationDescribe},
 		{Principal: "User:acme", Resource: group, Name: "acme", Operation: read},
 		{Principal: "User:svc-enrich", Resource: topic, Name: "enhanced", Operation: write},
 		{Principal: "User:svc-enrich", Resource: topic, Name: "raw", Operation: read},

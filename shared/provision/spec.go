@@ -81,7 +81,7 @@ func DefaultSettings() Settings {
 
 // Spec is the topics and principals the settings ask for: the ingester writes raw; the enrich function reads
 // raw with its group and writes enhanced and raw.dlq; the index function reads enhanced with its group and
-// writes enhanced.dlq; each customer reads enhanced with the group of its own name. Nobody is granted the
+// writes enhanced.dlq; each customer reads and describes enhanced with the group of its own name. Nobody is granted the
 // dead-letter topics' contents: operators read them with IAM.
 func (st Settings) Spec() Spec {
 	topic := func(name string, hours int64) Topic {
@@ -110,12 +110,15 @@ func (st Settings) Spec() Spec {
 	return s
 }
 
-// ACL is one allow rule on a literal resource (we grant nothing by prefix or wildcard).
+// ACL is one allow rule on a resource, literal unless Prefixed (only a customer's group prefix is; nothing is
+// granted by wildcard).
 type ACL struct {
 	Principal string // "User:<name>"
 	Resource  kmsg.ACLResourceType
 	Name      string
 	Operation kmsg.ACLOperation
+	// Prefixed makes Name a prefix (PREFIXED pattern) rather than a literal name.
+	Prefixed bool
 }
 
 // ACLs lists the allow rules the spec needs, sorted and without duplicates. Read on a topic implies Describe
@@ -140,8 +143,7 @@ func (s Spec) ACLs() []ACL {
 		}
 	}
 	for _, c := range s.Customers {
-		topic(c, s.CustomerTopic, kmsg.ACLOperationRead)
-		group(c, c)
+		out = append(out, Customer{Name: c}.ACLs(s.CustomerTopics())...)
 	}
 	slices.SortFunc(out, compareACL)
 	return slices.Compact(out)
@@ -153,7 +155,19 @@ func compareACL(a, b ACL) int {
 		cmp.Compare(a.Resource, b.Resource),
 		cmp.Compare(a.Name, b.Name),
 		cmp.Compare(a.Operation, b.Operation),
+		compareBool(a.Prefixed, b.Prefixed),
 	)
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	default:
+		return 1
+	}
 }
 
 // Without returns the ACLs in have that are not in want: what an update must revoke.

@@ -195,6 +195,7 @@ func TestSpecIsMSKs(t *testing.T) {
 	read, write := kmsg.ACLOperationRead, kmsg.ACLOperationWrite
 	want := []string{
 		acl("alice", topic, topics.Enhanced, read),
+		acl("alice", topic, topics.Enhanced, kmsg.ACLOperationDescribe),
 		acl("alice", group, "alice", read),
 		acl("svc", topic, topics.Enhanced, read),
 		acl("svc", topic, topics.Enhanced, write),
