@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/customers"
+	"github.com/finfeed/finfeed/shared/dev/awsfake"
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/provision"
@@ -23,8 +24,8 @@ const clusterArn = "arn:aws:kafka:eu-west-3:111122223333:cluster/finfeed-test/ab
 
 type env struct {
 	b       *broker.Broker
-	secrets *fakeSecrets
-	msk     *fakeMSK
+	secrets *awsfake.SecretsManager
+	msk     *awsfake.MSK
 	m       *customers.Manager
 }
 
@@ -46,9 +47,9 @@ func setup(t *testing.T) env {
 	if err := svc.ProduceSync(ctxT(t), &kgo.Record{Topic: topics.Raw, Key: []byte("K"), Value: []byte("r1")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	sm := newFakeSecrets()
+	sm := awsfake.NewSecretsManager()
 	admin := kadm.NewClient(client(t, b.OperatorKafka()))
-	fm := &fakeMSK{cluster: clusterArn, secrets: sm, admin: admin, associated: map[string]string{}}
+	fm := awsfake.NewMSK(clusterArn, sm, admin)
 	m := &customers.Manager{Secrets: sm, MSK: fm, Admin: admin, ClusterArn: clusterArn, SecretPrefix: "finfeed-test",
 		KMSKeyID: "arn:aws:kms:eu-west-3:111122223333:key/k1", Topics: b.Spec().CustomerTopics()}
 	return env{b: b, secrets: sm, msk: fm, m: m}
@@ -74,7 +75,7 @@ func client(t *testing.T, kc kafka.Config, opts ...kgo.Opt) *kgo.Client {
 // login is the Kafka configuration of user with the password its secret holds now.
 func (e env) login(t *testing.T, user string) kafka.Config {
 	t.Helper()
-	u, pw, ok := e.secrets.value(user)
+	u, pw, ok := e.secrets.Value(user)
 	if !ok || u != user {
 		t.Fatalf("secret of %s: got user %q (found %v)", user, u, ok)
 	}
@@ -137,8 +138,8 @@ func TestLifecycle(t *testing.T) {
 	if len(c.Users) != 1 || c.Users[0].Name != "acme" || !c.Users[0].Associated || c.Users[0].SecretName != "AmazonMSK_finfeed-test_acme" {
 		t.Fatalf("add acme: got %+v", c)
 	}
-	if s := e.secrets.byID("AmazonMSK_finfeed-test_acme"); s == nil || s.kms != e.m.KMSKeyID {
-		t.Fatalf("acme's secret: got %+v, want one under the stack's KMS key", s)
+	if got := e.secrets.KMSKey("AmazonMSK_finfeed-test_acme"); got != e.m.KMSKeyID {
+		t.Fatalf("acme's secret key: got %q, want the stack's KMS key %q", got, e.m.KMSKeyID)
 	}
 	acme := e.login(t, "acme")
 	canRead(ctx, t, acme)
@@ -222,7 +223,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || u3.Name != "acme" {
 		t.Fatalf("second rotation: got %+v, %v, want user acme", u3, err)
 	}
-	if _, pw, _ := e.secrets.value("acme"); pw == acme.Password {
+	if _, pw, _ := e.secrets.Value("acme"); pw == acme.Password {
 		t.Errorf("second rotation reused the retired password")
 	}
 	canRead(ctx, t, e.login(t, "acme"))
@@ -250,13 +251,13 @@ func TestLifecycle(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if !slices.Equal(e.msk.rejected, []string{conn}) {
-		t.Errorf("rejected connections: got %q, want %q", e.msk.rejected, conn)
+	if !slices.Equal(e.msk.Rejected(), []string{conn}) {
+		t.Errorf("rejected connections: got %q, want %q", e.msk.Rejected(), conn)
 	}
-	if got, want := e.secrets.names(), []string{"AmazonMSK_finfeed-test_globex"}; !slices.Equal(got, want) {
+	if got, want := e.secrets.Names(), []string{"AmazonMSK_finfeed-test_globex"}; !slices.Equal(got, want) {
 		t.Errorf("secrets after removal: got %q, want %q", got, want)
 	}
-	if got := e.msk.users(); !slices.Equal(got, []string{"globex"}) {
+	if got := e.msk.Users(); !slices.Equal(got, []string{"globex"}) {
 		t.Errorf("associated users after removal: got %q, want [globex]", got)
 	}
 	if got := aclsOf(ctx, t, e, "acme", "acme-2"); len(got) != 0 {
@@ -311,7 +312,7 @@ func TestAddRefuses(t *testing.T) {
 	if _, err := e.m.Add(ctx, "acme", "acme."); err != nil {
 		t.Fatal(err)
 	}
-	e.secrets.addTemplateSecret("AmazonMSK_finfeed-test_alice", "alice")
+	e.secrets.AddUntagged("AmazonMSK_finfeed-test_alice", "alice")
 	cases := []struct {
 		name, customer, prefix string
 		want                   error
@@ -325,7 +326,7 @@ func TestAddRefuses(t *testing.T) {
 		{"a prefix without the dot", "bob", "bob", provision.ErrGroupPrefix},
 		{"not a scram user name", "bob smith", "", nil},
 	}
-	before := e.secrets.names()
+	before := e.secrets.Names()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := e.m.Add(ctx, c.customer, c.prefix)
@@ -334,18 +335,18 @@ func TestAddRefuses(t *testing.T) {
 			}
 		})
 	}
-	if got := e.secrets.names(); !slices.Equal(got, before) {
+	if got := e.secrets.Names(); !slices.Equal(got, before) {
 		t.Errorf("secrets after refused adds: got %q, want %q", got, before)
 	}
 	// the broker's customer alice holds acls but no secret here (as a principal made outside the register)
-	delete(e.secrets.secrets, e.secrets.byID("AmazonMSK_finfeed-test_alice").arn)
+	e.secrets.Remove("AmazonMSK_finfeed-test_alice")
 	if _, err := e.m.Add(ctx, "alice", ""); !errors.Is(err, customers.ErrTaken) {
 		t.Errorf("add a principal that has acls: got %v, want %v", err, customers.ErrTaken)
 	}
 	if err := e.m.Remove(ctx, "nobody", nil); !errors.Is(err, customers.ErrNotFound) {
 		t.Errorf("remove unknown: got %v, want %v", err, customers.ErrNotFound)
 	}
-	e.secrets.addTemplateSecret("AmazonMSK_finfeed-test_carol", "carol")
+	e.secrets.AddUntagged("AmazonMSK_finfeed-test_carol", "carol")
 	if err := e.m.Remove(ctx, "carol", nil); !errors.Is(err, customers.ErrTemplate) {
 		t.Errorf("remove a template customer: got %v, want %v", err, customers.ErrTemplate)
 	}
@@ -369,23 +370,23 @@ func TestAddRefuses(t *testing.T) {
 func TestAddUndoesAFailedAssociation(t *testing.T) {
 	e := setup(t)
 	ctx := ctxT(t)
-	e.msk.failAssoc = true
+	e.msk.FailAssociate = true
 	_, err := e.m.Add(ctx, "acme", "acme.")
 	if !errors.Is(err, customers.ErrNotAssociated) || !strings.Contains(err.Error(), "InternalFailure") {
 		t.Fatalf("add with a failing association: got %v, want %v", err, customers.ErrNotAssociated)
 	}
-	if got := e.secrets.names(); len(got) != 0 {
+	if got := e.secrets.Names(); len(got) != 0 {
 		t.Errorf("secrets left: %q", got)
 	}
 	if got := aclsOf(ctx, t, e, "acme"); len(got) != 0 {
 		t.Errorf("acls left: %q", got)
 	}
-	e.msk.failAssoc = false
+	e.msk.FailAssociate = false
 	e.m.KMSKeyID = ""
 	if _, err := e.m.Add(ctx, "acme", ""); err == nil || !strings.Contains(err.Error(), "kms key") {
 		t.Errorf("add without a KMS key: got %v, want a kms key error", err)
 	}
-	if got := e.secrets.names(); len(got) != 0 {
+	if got := e.secrets.Names(); len(got) != 0 {
 		t.Errorf("secrets left: %q", got)
 	}
 }

@@ -66,7 +66,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Loader, error) {
 	return NewWith(ctx, cfg, log, awsCfg)
 }
 
-// NewWith is New on a given AWS configuration.
+// NewWith is New on a given AWS configuration. With ALPACA_SECRET_ARN the keys are read again at every
+// invocation (Loader.Rekey).
 func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg awsconfig.Config) (*Loader, error) {
 	ac, err := cfg.Alpaca.WithCredentials(ctx, awsCfg.Secrets)
 	if err != nil {
@@ -74,6 +75,24 @@ func NewWith(ctx context.Context, cfg Config, log *slog.Logger, awsCfg awsconfig
 	}
 	store := prevclose.NewDynamoDB(dynamodb.NewFromConfig(awsCfg.AWS), cfg.PrevCloseTable)
 	store.Source = Source
-	return &Loader{Bars: alpaca.NewREST(ac, 30*time.Second), Store: store, Snapshots: store, Symbols: ac.Symbols,
-		Lookback: cfg.LookbackDays, Log: log}, nil
+	l := &Loader{Bars: alpaca.NewREST(ac, restTimeout), Store: store, Snapshots: store, Symbols: ac.Symbols,
+		Lookback: cfg.LookbackDays, Log: log}
+	if cfg.Alpaca.SecretARN != "" {
+		// keys from Secrets Manager may be rotated while the container is warm: read them again per invocation
+		l.Rekey = func(ctx context.Context) (DailyBars, error) {
+			now, err := cfg.Alpaca.WithCredentials(ctx, awsCfg.Secrets)
+			if err != nil {
+				return nil, err
+			}
+			if now.Key == ac.Key && now.Secret == ac.Secret {
+				return nil, nil
+			}
+			ac = now
+			return alpaca.NewREST(now, restTimeout), nil
+		}
+	}
+	return l, nil
 }
+
+// restTimeout bounds one Alpaca REST request.
+const restTimeout = 30 * time.Second

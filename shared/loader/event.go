@@ -20,8 +20,19 @@ type Event struct {
 	To         string    `json:"to"`
 }
 
-// Handle runs the loader for one invocation. now is the clock for payloads that carry no time.
+// Handle runs the loader for one invocation, with the current Alpaca keys (Rekey). now is the clock for payloads
+// that carry no time.
 func (l *Loader) Handle(ctx context.Context, raw json.RawMessage, now time.Time) (Result, error) {
+	if l.Rekey != nil {
+		bars, err := l.Rekey(ctx)
+		switch {
+		case err != nil:
+			l.log().Warn("re-read alpaca credentials; using the ones in hand", "err", err)
+		case bars != nil:
+			l.log().Info("alpaca credentials changed; using the new ones")
+			l.Bars = bars
+		}
+	}
 	var ev Event
 	if len(strings.TrimSpace(string(raw))) > 0 && strings.TrimSpace(string(raw)) != "null" {
 		if err := json.Unmarshal(raw, &ev); err != nil {

@@ -46,7 +46,12 @@ type Loader struct {
 	// FetchAttempts bounds the requests per window (default 3), RetryDelay the first wait between them (1 s).
 	FetchAttempts int
 	RetryDelay    time.Duration
-	Log           *slog.Logger
+	// Rekey, when set, re-reads the Alpaca keys at the start of every invocation (Handle) and returns the
+	// client to use when they changed (nil: keep Bars). A warm container thus uses a rotated secret from its
+	// next invocation on. When the read fails the keys in hand are used and a warning logged: if they were
+	// revoked, the run fails and its scheduler retries it.
+	Rekey func(ctx context.Context) (DailyBars, error)
+	Log   *slog.Logger
 }
 
 // Result says what a run did.

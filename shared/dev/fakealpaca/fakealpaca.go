@@ -299,6 +299,14 @@ func (s *Server) minuteBars(symbol string, from, to time.Time) []bar.Raw {
 	return out
 }
 
+// SetKeys makes key/secret the only pair accepted from now on, as regenerating keys at Alpaca revokes the old
+// ones.
+func (s *Server) SetKeys(key, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = map[string]string{key: secret}
+}
+
 func (s *Server) authorized(key, secret string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

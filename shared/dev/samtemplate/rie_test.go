@@ -380,8 +380,8 @@ func provisionCase() emulatorCase {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(acls[0].Described); n != 2 {
-				t.Errorf("customer acme has %d ACLs, want 2 (read enhanced, its group): %+v", n, acls[0].Described)
+			if n := len(acls[0].Described); n != 3 {
+				t.Errorf("customer acme has %d ACLs, want 3 (read and describe enhanced, its group): %+v", n, acls[0].Described)
 			}
 		},
 	}
