@@ -32,8 +32,18 @@ type localStats struct {
 	index    [2]int64                 // documents indexed, records dead-lettered by the index function
 	counts   enrichfn.Counts          // what the enrich handler's successful batches became
 	latest   map[bar.Indicator][]byte // the latest enhanced record of each indicator
-	firstOut []bar.Indicator          // indicators in the order they first appeared, not yet reported
+	firstOut []string                 // indicators (and maCross, volumeAlert) in the order they first appeared, not yet reported
+
+	// the technical indicators' events: how many records carried them and the latest one
+	crosses, alerts         int64
+	latestCross, latestAlrt []byte
 }
+
+// The names under which the status reports the technical indicators' events.
+const (
+	statusCross = "maCross"
+	statusAlert = "volumeAlert"
+)
 
 func (st *localStats) produced() {
 	st.mu.Lock()
@@ -66,9 +76,39 @@ func (st *localStats) seen(value []byte) {
 		st.latest = make(map[bar.Indicator][]byte)
 	}
 	if _, ok := st.latest[e.Indicator]; !ok {
-		st.firstOut = append(st.firstOut, e.Indicator)
+		st.firstOut = append(st.firstOut, string(e.Indicator))
 	}
 	st.latest[e.Indicator] = bytes.Clone(value)
+	if e.MACross != "" {
+		if st.crosses++; st.crosses == 1 {
+			st.firstOut = append(st.firstOut, statusCross)
+		}
+		st.latestCross = st.latest[e.Indicator]
+	}
+	if e.VolumeAlert {
+		if st.alerts++; st.alerts == 1 {
+			st.firstOut = append(st.firstOut, statusAlert)
+		}
+		st.latestAlrt = st.latest[e.Indicator]
+	}
+}
+
+// crossAndAlert describes the latest maCross and volumeAlert seen: "maCross N (latest SYMBOL TIME bullish) |
+// volumeAlert N (latest SYMBOL TIME volume V)", "none yet" before the first; callers hold mu.
+func (st *localStats) crossAndAlert() string {
+	out := fmt.Sprintf("%s %d", statusCross, st.crosses)
+	if e, err := bar.DecodeEnriched(st.latestCross); err == nil {
+		out += fmt.Sprintf(" (latest %s %s %s)", e.Symbol, e.Time.Format(bar.TimestampLayout), e.MACross)
+	} else {
+		out += " (none yet)"
+	}
+	out += fmt.Sprintf(" | %s %d", statusAlert, st.alerts)
+	if e, err := bar.DecodeEnriched(st.latestAlrt); err == nil {
+		out += fmt.Sprintf(" (latest %s %s volume %s)", e.Symbol, e.Time.Format(bar.TimestampLayout), bar.AppendFloat(nil, e.Volume))
+	} else {
+		out += " (none yet)"
+	}
+	return out
 }
 
 var indicators = []bar.Indicator{bar.Bullish, bar.Bearish, bar.Neutral, bar.Unknown}
@@ -81,12 +121,13 @@ func (st *localStats) line(ms esm.Stats) string {
 	if st.indexing {
 		idx = fmt.Sprintf(" | indexed %d, enhanced.dlq %d", st.index[0], st.index[1])
 	}
-	return fmt.Sprintf("up %s | raw written %d, read %d | enhanced %d | raw.dlq %d | Bullish %d Bearish %d Neutral %d Unknown %d | lag %d | retries %d%s",
+	return fmt.Sprintf("up %s | raw written %d, read %d | enhanced %d | raw.dlq %d | Bullish %d Bearish %d Neutral %d Unknown %d | %s | lag %d | retries %d%s",
 		time.Since(st.start).Round(time.Second), st.written, c.Records, c.Enhanced, c.DLQ,
-		c.Bullish, c.Bearish, c.Neutral, c.Unknown, ms.Lag, ms.Retries, idx)
+		c.Bullish, c.Bearish, c.Neutral, c.Unknown, st.crossAndAlert(), ms.Lag, ms.Retries, idx)
 }
 
-// block is the live view on a terminal: the status line, then the latest enriched bar of each indicator.
+// block is the live view on a terminal: the status line, then the latest enriched bar of each indicator, then the
+// latest EMA crossover and volume alert.
 func (st *localStats) block(ms esm.Stats) []string {
 	lines := []string{"finfeed local | " + st.line(ms)}
 	st.mu.Lock()
@@ -106,16 +147,40 @@ func (st *localStats) block(ms esm.Stats) []string {
 		}
 		lines = append(lines, l)
 	}
+	for _, ev := range []struct {
+		name   string
+		n      int64
+		latest []byte
+	}{{statusCross, st.crosses, st.latestCross}, {statusAlert, st.alerts, st.latestAlrt}} {
+		l := fmt.Sprintf("  %-11s %4d", ev.name, ev.n)
+		if e, err := bar.DecodeEnriched(ev.latest); err == nil {
+			l += fmt.Sprintf("   latest %-6s %s  close %10.2f", e.Symbol, e.Time.Format(bar.TimestampLayout), e.Close)
+			if ev.name == statusCross {
+				l += fmt.Sprintf("  %s: ema12 %.2f, ema26 %.2f", e.MACross, e.EMA12, e.EMA26)
+			} else {
+				l += fmt.Sprintf("  volume %s", bar.AppendFloat(nil, e.Volume))
+			}
+		}
+		lines = append(lines, l)
+	}
 	return lines
 }
 
-// newFirsts returns the indicators seen since the last call with their latest record.
+// newFirsts returns the indicators (and maCross, volumeAlert) first seen since the last call, with their latest
+// record.
 func (st *localStats) newFirsts() [][2]string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out [][2]string
-	for _, ind := range st.firstOut {
-		out = append(out, [2]string{string(ind), string(st.latest[ind])})
+	for _, name := range st.firstOut {
+		latest := st.latest[bar.Indicator(name)]
+		switch name {
+		case statusCross:
+			latest = st.latestCross
+		case statusAlert:
+			latest = st.latestAlrt
+		}
+		out = append(out, [2]string{name, string(latest)})
 	}
 	st.firstOut = st.firstOut[:0]
 	return out

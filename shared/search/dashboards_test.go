@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -42,9 +43,15 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 		{name: "index pattern titled differently", alias: "other", wantErr: "want the alias"},
 		{name: "aggregation on an unmapped field", old: `\"field\":\"close\"`, new: `\"field\":\"price\"`, wantErr: `field "price"`},
 		{name: "terms on a double", old: `\"field\":\"symbol\"`, new: `\"field\":\"close\"`, wantErr: "want keyword"},
-		{name: "dangling panel reference", old: `"id":"finfeed-indicators"}]`, new: `"id":"finfeed-missing"}]`, wantErr: "not in the file"},
+		{name: "dangling panel reference", old: `"id":"finfeed-indicators"},`, new: `"id":"finfeed-missing"},`, wantErr: "not in the file"},
 		{name: "broken visState", old: `"visState":"{`, new: `"visState":"{{`, wantErr: "visState"},
-		{name: "not JSON", old: `{"type":"dashboard"`, new: `{"type":"dashboard",,`, wantErr: "line 5"},
+		{name: "not JSON", old: `{"type":"dashboard"`, new: `{"type":"dashboard",,`, wantErr: "line 7"},
+		{name: "moving average of an unmapped field", old: `\"field\":\"sma50\"`, new: `\"field\":\"sma200\"`, wantErr: `field "sma200"`},
+		{name: "alerts column not mapped", old: `"columns":["symbol"`, new: `"columns":["ticker"`, wantErr: "column ticker"},
+		{name: "alerts sorted on an unmapped field", old: `"sort":[["timestamp"`, new: `"sort":[["time"`, wantErr: "sort field time"},
+		{name: "alerts sorted sideways", old: `"timestamp","desc"]]`, new: `"timestamp","up"]]`, wantErr: "sort direction"},
+		{name: "alerts without the index pattern", old: `maCross:*\",\"language\":\"kuery\"},\"filter\":[],\"indexRefName\":\"kibana`, new: `maCross:*\",\"language\":\"kuery\"},\"filter\":[],\"indexRefName\":\"none`, wantErr: "finfeed-alerts: searchSourceJSON does not reference"},
+		{name: "panel on a missing saved search", old: `"type":"search","id":"finfeed-alerts"}]`, new: `"type":"search","id":"finfeed-gone"}]`, wantErr: "not in the file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +71,69 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 				t.Errorf("ValidateSavedObjects: got %v, want an error containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// The dashboard has the indicator panels: SMA/EMA over close, and a table of the latest alerts.
+func TestDashboardShowsIndicators(t *testing.T) {
+	data, err := search.SavedObjects("bars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string]map[string]any{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var o map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatal(err)
+		}
+		objs[o["type"].(string)+"/"+o["id"].(string)] = o
+	}
+	panels := map[string]bool{}
+	for _, r := range objs["dashboard/finfeed-market"]["references"].([]any) {
+		ref := r.(map[string]any)
+		panels[ref["type"].(string)+"/"+ref["id"].(string)] = true
+	}
+	for _, want := range []string{"visualization/finfeed-moving-averages", "search/finfeed-alerts"} {
+		if !panels[want] {
+			t.Errorf("dashboard finfeed-market: no panel %s (panels %v)", want, panels)
+		}
+	}
+
+	ma := objs["visualization/finfeed-moving-averages"]
+	var vis struct {
+		Type string
+		Aggs []struct {
+			Type, Schema string
+			Params       map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(ma["attributes"].(map[string]any)["visState"].(string)), &vis); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, a := range vis.Aggs {
+		if a.Schema == "metric" {
+			lines = append(lines, a.Type+" "+a.Params["field"].(string))
+		}
+	}
+	if got, want := strings.Join(lines, ", "), "avg close, avg sma20, avg sma50, avg ema12, avg ema26"; vis.Type != "line" || got != want {
+		t.Errorf("moving averages: a %s chart of %s, want a line chart of %s", vis.Type, got, want)
+	}
+
+	alerts := objs["search/finfeed-alerts"]["attributes"].(map[string]any)
+	var src struct {
+		Query struct{ Query, Language string }
+	}
+	if err := json.Unmarshal([]byte(alerts["kibanaSavedObjectMeta"].(map[string]any)["searchSourceJSON"].(string)), &src); err != nil {
+		t.Fatal(err)
+	}
+	if src.Query.Query != "volumeAlert:true or maCross:*" || src.Query.Language != "kuery" {
+		t.Errorf("alerts query: got %+v, want volumeAlert:true or maCross:* (kuery)", src.Query)
+	}
+	if got := fmt.Sprint(alerts["sort"]); got != "[[timestamp desc]]" {
+		t.Errorf("alerts sort: got %s, want newest first", got)
 	}
 }
 
@@ -161,7 +231,7 @@ func TestImportDashboards(t *testing.T) {
 				t.Fatalf("ImportDashboards: %v", err)
 			}
 			want := []string{"index-pattern/finfeed-bars", "visualization/finfeed-close", "visualization/finfeed-change",
-				"visualization/finfeed-indicators", "dashboard/finfeed-market"}
+				"visualization/finfeed-indicators", "visualization/finfeed-moving-averages", "search/finfeed-alerts", "dashboard/finfeed-market"}
 			if strings.Join(*imported, ",") != strings.Join(want, ",") || res.SuccessCount != len(want) {
 				t.Errorf("imported: got %v (count %d), want %v", *imported, res.SuccessCount, want)
 			}

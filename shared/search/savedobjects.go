@@ -22,7 +22,9 @@ type savedObject struct {
 // ValidateSavedObjects checks an NDJSON export the way an import would use it: every line an object with type,
 // id and attributes; ids unique; the index pattern titled alias with time field timestamp; every visualization's
 // visState and search source parse, its index reference resolves and its aggregations use mapped fields of the
-// right type; every dashboard panel references a visualization in the file. All problems are reported.
+// right type; every saved search's source references the index pattern and its columns and sort fields are
+// mapped; every dashboard panel references a visualization or a saved search in the file. All problems are
+// reported.
 func ValidateSavedObjects(data []byte, alias string) error {
 	var errs []error
 	objs := map[string]savedObject{}
@@ -71,6 +73,8 @@ func ValidateSavedObjects(data []byte, alias string) error {
 			}
 		case "visualization":
 			errs = append(errs, checkVisualization(key, o, refs, fields)...)
+		case "search":
+			errs = append(errs, checkSearch(key, o, refs, fields)...)
 		case "dashboard":
 			var panels []struct {
 				PanelRefName string `json:"panelRefName"`
@@ -83,8 +87,8 @@ func ValidateSavedObjects(data []byte, alias string) error {
 				errs = append(errs, fmt.Errorf("%s: panelsJSON is not a list of panels", key))
 			}
 			for _, p := range panels {
-				if refs[p.PanelRefName] != "visualization" {
-					errs = append(errs, fmt.Errorf("%s: panel %q does not reference a visualization", key, p.PanelRefName))
+				if t := refs[p.PanelRefName]; t != "visualization" && t != "search" {
+					errs = append(errs, fmt.Errorf("%s: panel %q does not reference a visualization or a saved search", key, p.PanelRefName))
 				}
 				if p.GridData.W <= 0 || p.GridData.H <= 0 {
 					errs = append(errs, fmt.Errorf("%s: panel %q has no size", key, p.PanelRefName))
@@ -102,18 +106,53 @@ func ValidateSavedObjects(data []byte, alias string) error {
 	return errors.Join(errs...)
 }
 
-func checkVisualization(key string, o savedObject, refs map[string]string, fields map[string]string) []error {
-	var errs []error
+// checkSearchSource checks that an object's searchSourceJSON parses and references the index pattern.
+func checkSearchSource(key string, o savedObject, refs map[string]string) []error {
 	meta, _ := o.Attributes["kibanaSavedObjectMeta"].(map[string]any)
 	ss, _ := meta["searchSourceJSON"].(string)
 	var source struct {
 		IndexRefName string `json:"indexRefName"`
 	}
 	if err := json.Unmarshal([]byte(ss), &source); err != nil {
-		errs = append(errs, fmt.Errorf("%s: searchSourceJSON: %w", key, err))
-	} else if refs[source.IndexRefName] != "index-pattern" {
-		errs = append(errs, fmt.Errorf("%s: searchSourceJSON does not reference the index pattern", key))
+		return []error{fmt.Errorf("%s: searchSourceJSON: %w", key, err)}
 	}
+	if refs[source.IndexRefName] != "index-pattern" {
+		return []error{fmt.Errorf("%s: searchSourceJSON does not reference the index pattern", key)}
+	}
+	return nil
+}
+
+// checkSearch checks a saved search (a Discover table): its source, and columns and sort fields in the mapping.
+func checkSearch(key string, o savedObject, refs map[string]string, fields map[string]string) []error {
+	errs := checkSearchSource(key, o, refs)
+	columns, _ := o.Attributes["columns"].([]any)
+	if len(columns) == 0 {
+		errs = append(errs, fmt.Errorf("%s: no columns", key))
+	}
+	for _, c := range columns {
+		if f, _ := c.(string); fields[f] == "" {
+			errs = append(errs, fmt.Errorf("%s: column %v is not a mapped field", key, c))
+		}
+	}
+	sort, _ := o.Attributes["sort"].([]any)
+	for _, s := range sort {
+		pair, _ := s.([]any)
+		if len(pair) != 2 {
+			errs = append(errs, fmt.Errorf("%s: sort %v is not [field, direction]", key, s))
+			continue
+		}
+		if f, _ := pair[0].(string); fields[f] == "" {
+			errs = append(errs, fmt.Errorf("%s: sort field %v is not a mapped field", key, pair[0]))
+		}
+		if d := pair[1]; d != "asc" && d != "desc" {
+			errs = append(errs, fmt.Errorf("%s: sort direction %v, want asc or desc", key, d))
+		}
+	}
+	return errs
+}
+
+func checkVisualization(key string, o savedObject, refs map[string]string, fields map[string]string) []error {
+	errs := checkSearchSource(key, o, refs)
 	vs, _ := o.Attributes["visState"].(string)
 	var state struct {
 		Type string `json:"type"`

@@ -9,6 +9,7 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/indicators"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -165,4 +166,38 @@ func TestVolumeCurveAndGaps(t *testing.T) {
 	if d := s.Bars[len(s.Bars)-1].Time.Sub(s.Bars[0].Time); d > 11*time.Hour {
 		t.Errorf("session spans %v, want at most 11h", d)
 	}
+}
+
+// TestIndicatorsShowEarly: through indicators.Series, the session has an EMA crossover and a volume alert within
+// its first hour (09:00-10:00 New York: a minute of `feed local` at its default speed), so the status line shows
+// both almost at once.
+func TestIndicatorsShowEarly(t *testing.T) {
+	s := synth.Default()
+	series := map[string]*indicators.Series{}
+	end := time.Date(2025, 6, 12, 10, 0, 0, 0, bar.NewYork)
+	var crosses, alerts []string
+	for i := range s.Bars {
+		b := &s.Bars[i]
+		if !b.Time.Before(end) {
+			break
+		}
+		if series[b.Symbol] == nil {
+			series[b.Symbol] = new(indicators.Series)
+		}
+		v := series[b.Symbol].Apply(b)
+		at := b.Symbol + " " + b.Time.In(bar.NewYork).Format("15:04")
+		if v.MACross != "" {
+			crosses = append(crosses, at+" "+v.MACross)
+		}
+		if v.VolumeAlert {
+			alerts = append(alerts, at)
+		}
+		if v.OutOfSequence {
+			t.Fatalf("%s: out of sequence in a generated session", at)
+		}
+	}
+	if len(crosses) == 0 || len(alerts) == 0 {
+		t.Fatalf("before 10:00 New York: crosses %v, volume alerts %v; want at least one of each", crosses, alerts)
+	}
+	t.Logf("before 10:00 New York: crosses %v; volume alerts %v", crosses, alerts)
 }
