@@ -47,6 +47,11 @@ func TestAlarmsCatchSilence(t *testing.T) {
 		{"EnrichFunction", "AWS/Lambda", "Errors"},
 		{"EnrichFunction", "AWS/Lambda", "Throttles"},
 		{"EnrichFunction", "AWS/Lambda", "OffsetLag"},
+		{"EnrichFunction", "finfeed/enrich", "SourceLag"},     // event-source lag in minutes of data
+		{"EnrichFunction", "finfeed/enrich", "Unknown"},       // the share of bars without a previous close…
+		{"EnrichFunction", "finfeed/enrich", "Enhanced"},      // …of those written…
+		{"EnrichFunction", "finfeed/enrich", "ClosesDue"},     // …after 09:35 New York
+		{"IngesterService", "finfeed/enrich", "NewestBarAge"}, // end-to-end freshness, in the ingester's session
 		{"IndexFunction", "AWS/Lambda", "Throttles"},
 		{"IndexFunction", "AWS/Lambda", "OffsetLag"},
 		{"PrevCloseFunction", "AWS/Lambda", "Errors"},

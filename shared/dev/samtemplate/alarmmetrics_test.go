@@ -1,0 +1,373 @@
+package samtemplate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/finfeed/finfeed/shared/dev/samtemplate"
+	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/enrichfn"
+	"github.com/finfeed/finfeed/shared/ingest"
+	"github.com/finfeed/finfeed/shared/prevclose"
+)
+
+// emitted is what a component's EMF lines declare: its metric names and the one dimension set, with the value
+// the alarms must select.
+type emitted struct {
+	names     map[string]bool
+	dimension string // "Name=Value", Value "ref:X" for the Ref of resource X
+}
+
+// emfDeclared collects the metric names and dimension names of EMF lines.
+func emfDeclared(t *testing.T, out []byte) (names map[string]bool, dims [][]string, values map[string]any) {
+	t.Helper()
+	names, values = map[string]bool{}, map[string]any{}
+	for line := range strings.Lines(string(out)) {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		var meta struct {
+			CloudWatchMetrics []struct {
+				Dimensions [][]string
+				Metrics    []struct{ Name string }
+			}
+		}
+		raw, _ := json.Marshal(m["_aws"])
+		if err := json.Unmarshal(raw, &meta); err != nil || len(meta.CloudWatchMetrics) != 1 {
+			t.Fatalf("EMF line %q: no declaration (%v)", line, err)
+		}
+		for _, md := range meta.CloudWatchMetrics[0].Metrics {
+			names[md.Name] = true
+		}
+		dims = meta.CloudWatchMetrics[0].Dimensions
+		maps.Copy(values, m)
+	}
+	return names, dims, values
+}
+
+type discardProducer struct{}
+
+func (discardProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	promise(r, nil)
+}
+func (discardProducer) Flush(context.Context) error { return nil }
+
+// enrichEmits runs the enrich function's handler on one bar and reads what its EMF line declares.
+func enrichEmits(t *testing.T) emitted {
+	t.Helper()
+	store, err := prevclose.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := enrichfn.NewHandler(&enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store},
+		discardProducer{}, "enhanced", "raw.dlq", nil)
+	var out bytes.Buffer
+	h.EmitMetrics(&out, "finfeed-test-enrich")
+	bar := `{"open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11 19:49:00","symbol":"NVDA"}`
+	ev := events.KafkaEvent{Records: map[string][]events.KafkaRecord{"raw-0": {{Topic: "raw", Offset: 1,
+		Timestamp: events.MilliSecondsEpochTime{Time: time.Now()}, Value: base64.StdEncoding.EncodeToString([]byte(bar))}}}}
+	if _, err := h.Handle(t.Context(), ev); err != nil {
+		t.Fatal(err)
+	}
+	names, dims, values := emfDeclared(t, out.Bytes())
+	if len(dims) != 1 || !slices.Equal(dims[0], []string{"FunctionName"}) || values["FunctionName"] != "finfeed-test-enrich" {
+		t.Fatalf("enrich EMF dimensions %v (FunctionName %v), want [[FunctionName]]", dims, values["FunctionName"])
+	}
+	return emitted{names: names, dimension: "FunctionName=ref:EnrichFunction"}
+}
+
+// ingesterEmits reads what the ingester's EMF line declares.
+func ingesterEmits(t *testing.T) emitted {
+	t.Helper()
+	var m ingest.Metrics
+	var out bytes.Buffer
+	if err := m.WriteEMF(&out, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	names, dims, values := emfDeclared(t, out.Bytes())
+	if len(dims) != 1 || len(dims[0]) != 1 {
+		t.Fatalf("ingester EMF dimensions %v, want one", dims)
+	}
+	return emitted{names: names, dimension: fmt.Sprintf("%s=%v", dims[0][0], values[dims[0][0]])}
+}
+
+var (
+	alarmID  = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
+	exprWord = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+)
+
+// alarmMetricProblems checks an alarm's resolved properties: each metric of our own namespaces is one its
+// component emits, selected by the dimension it emits; a metric-math alarm has ids of CloudWatch's form, returns
+// exactly one series, and its expressions name only ids it defines (CloudWatch's functions are upper case, ids
+// start lower case).
+func alarmMetricProblems(props map[string]any, ours map[string]emitted) []string {
+	var problems []string
+	checkMetric := func(ns, name string, dims any) {
+		e, ok := ours[ns]
+		if !ok {
+			return
+		}
+		if !e.names[name] {
+			problems = append(problems, fmt.Sprintf("%s/%s: not a metric it emits (%v)", ns, name, slices.Sorted(maps.Keys(e.names))))
+		}
+		var got []string
+		ds, _ := dims.([]any)
+		for _, d := range ds {
+			dm, _ := d.(map[string]any)
+			got = append(got, fmt.Sprintf("%v=%v", dm["Name"], dm["Value"]))
+		}
+		if !slices.Equal(got, []string{e.dimension}) {
+			problems = append(problems, fmt.Sprintf("%s/%s: dimensions %v, want [%s]", ns, name, got, e.dimension))
+		}
+	}
+	if name, ok := props["MetricName"].(string); ok {
+		ns, _ := props["Namespace"].(string)
+		checkMetric(ns, name, props["Dimensions"])
+	}
+	ms, _ := props["Metrics"].([]any)
+	if len(ms) == 0 {
+		return problems
+	}
+	ids, returned := map[string]bool{}, 0
+	for _, m := range ms {
+		mm, _ := m.(map[string]any)
+		id, _ := mm["Id"].(string)
+		if !alarmID.MatchString(id) || ids[id] {
+			problems = append(problems, fmt.Sprintf("metric id %q: not a lower-case identifier, or used twice", id))
+		}
+		ids[id] = true
+		if rd, set := mm["ReturnData"]; !set || fmt.Sprint(rd) == "true" {
+			returned++
+		}
+	}
+	if returned != 1 {
+		problems = append(problems, fmt.Sprintf("%d metrics return data, want exactly 1", returned))
+	}
+	for _, m := range ms {
+		mm, _ := m.(map[string]any)
+		if stat, ok := mm["MetricStat"].(map[string]any); ok {
+			metric, _ := stat["Metric"].(map[string]any)
+			ns, _ := metric["Namespace"].(string)
+			name, _ := metric["MetricName"].(string)
+			checkMetric(ns, name, metric["Dimensions"])
+		}
+		expr, _ := mm["Expression"].(string)
+		for _, w := range exprWord.FindAllString(expr, -1) {
+			if w[0] >= 'a' && w[0] <= 'z' && !ids[w] {
+				problems = append(problems, fmt.Sprintf("expression %q: %q is no metric id of this alarm", expr, w))
+			}
+		}
+	}
+	return problems
+}
+
+// The alarms on our own metrics read what the code emits: every finfeed/enrich and finfeed/ingester metric an
+// alarm reads is declared by the function's (the ingester's) EMF line, with the dimension it is written under,
+// and every metric-math expression refers to metrics the alarm defines. Checked in every condition combination.
+func TestAlarmsReadWhatIsEmitted(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	ours := map[string]emitted{enrichfn.Namespace: enrichEmits(t), ingest.Namespace: ingesterEmits(t)}
+	refs := samtemplate.Fakes{Ref: func(id, _ string) string { return "ref:" + id }, GetAtt: samtemplate.PlausibleFakes.GetAtt}
+	read := map[string]bool{} // namespace/metric read by an active alarm somewhere
+	seen := map[string]bool{} // alarm id + problem, reported once
+	// an alarm's properties change only with the conditions the alarms name (their own, and Fn::If inside them):
+	// one scenario of each combination of those
+	used := map[string]bool{}
+	for _, id := range tpl.ResourceIDs() {
+		if r := tpl.Resources[id]; r.Type == "AWS::CloudWatch::Alarm" {
+			used[r.Condition] = r.Condition != ""
+			ifConditions(r.Properties, used)
+		}
+	}
+	combos := map[string]bool{}
+	for _, s := range tpl.Scenarios() {
+		var combo strings.Builder
+		for _, c := range slices.Sorted(maps.Keys(used)) {
+			if !used[c] {
+				continue
+			}
+			on, err := tpl.Condition(c, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprint(&combo, c, "=", on, " ")
+		}
+		if combos[combo.String()] {
+			continue
+		}
+		combos[combo.String()] = true
+		for _, id := range tpl.ResourceIDs() {
+			if tpl.Resources[id].Type != "AWS::CloudWatch::Alarm" {
+				continue
+			}
+			if on, err := tpl.Active(id, s); err != nil || !on {
+				if err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			v, _, err := tpl.Value(tpl.Resources[id].Properties, s, refs)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", s, id, err)
+			}
+			props := v.(map[string]any)
+			for _, p := range alarmMetricProblems(props, ours) {
+				if !seen[id+p] {
+					seen[id+p] = true
+					t.Errorf("%s (e.g. %s): %s", id, s, p)
+				}
+			}
+			for _, m := range alarmMetrics(props) {
+				read[m] = true
+			}
+		}
+	}
+	t.Logf("%d combinations of condition values", len(combos))
+	for _, want := range []string{"finfeed/enrich/SourceLag", "finfeed/enrich/NewestBarAge", "finfeed/enrich/Unknown"} {
+		if !read[want] {
+			t.Errorf("no alarm reads %s in any scenario", want)
+		}
+	}
+}
+
+// ifConditions adds the condition of every Fn::If in v to into.
+func ifConditions(v any, into map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if args, ok := e.([]any); ok && k == "Fn::If" && len(args) == 3 {
+				if c, ok := args[0].(string); ok {
+					into[c] = true
+				}
+			}
+			ifConditions(e, into)
+		}
+	case []any:
+		for _, e := range x {
+			ifConditions(e, into)
+		}
+	}
+}
+
+// The check above finds what it is for: a metric the code does not emit, a wrong dimension, an expression naming
+// an id the alarm lacks, two series returned.
+func TestAlarmMetricProblemsCatchMistakes(t *testing.T) {
+	ours := map[string]emitted{"finfeed/enrich": {names: map[string]bool{"SourceLag": true}, dimension: "FunctionName=ref:EnrichFunction"}}
+	metric := func(name, dim string) map[string]any {
+		return map[string]any{"Namespace": "finfeed/enrich", "MetricName": name,
+			"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": dim}}}
+	}
+	good := func() []any {
+		return []any{
+			map[string]any{"Id": "lag", "ReturnData": false, "MetricStat": map[string]any{"Metric": metric("SourceLag", "ref:EnrichFunction")}},
+			map[string]any{"Id": "minutes", "Expression": "IF(lag > 0, lag / 60, 0)", "ReturnData": true},
+		}
+	}
+	if p := alarmMetricProblems(map[string]any{"Metrics": good()}, ours); len(p) != 0 {
+		t.Fatalf("a correct alarm: %v", p)
+	}
+	for _, tt := range []struct {
+		name  string
+		edit  func(ms []any)
+		wants string
+	}{
+		{"metric not emitted", func(ms []any) {
+			ms[0].(map[string]any)["MetricStat"] = map[string]any{"Metric": metric("SourceLagSeconds", "ref:EnrichFunction")}
+		}, "not a metric it emits"},
+		{"wrong dimension", func(ms []any) {
+			ms[0].(map[string]any)["MetricStat"] = map[string]any{"Metric": metric("SourceLag", "ref:IndexFunction")}
+		}, "dimensions"},
+		{"unknown id", func(ms []any) { ms[1].(map[string]any)["Expression"] = "lags / 60" }, `"lags" is no metric id`},
+		{"two series", func(ms []any) { ms[0].(map[string]any)["ReturnData"] = true }, "2 metrics return data"},
+		{"id form", func(ms []any) { ms[1].(map[string]any)["Id"] = "Minutes" }, "not a lower-case identifier"},
+	} {
+		ms := good()
+		tt.edit(ms)
+		p := alarmMetricProblems(map[string]any{"Metrics": ms}, ours)
+		if !slices.ContainsFunc(p, func(s string) bool { return strings.Contains(s, tt.wants) }) {
+			t.Errorf("%s: problems %v, want one saying %q", tt.name, p, tt.wants)
+		}
+	}
+	if p := alarmMetricProblems(metric("Nope", "ref:EnrichFunction"), ours); len(p) != 1 {
+		t.Errorf("a single-metric alarm on a metric not emitted: %v", p)
+	}
+}
+
+// docAlarmNames reads the first column of docs/deploy.md's alarm table: `name`, or `-suffix` after a name, which
+// shares that name's first word (`opensearch-red`, `-yellow`).
+func docAlarmNames(t *testing.T) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "docs/deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(data), "| alarm (`finfeed-<env>-…`) |")
+	if !ok {
+		t.Fatal("docs/deploy.md: no alarm table")
+	}
+	names := map[string]bool{}
+	tick := regexp.MustCompile("`([^`]+)`")
+	for line := range strings.Lines(table) {
+		if !strings.HasPrefix(line, "| `") {
+			if strings.TrimSpace(line) == "" {
+				break // the table's end
+			}
+			continue
+		}
+		first := strings.Split(line, "|")[1]
+		word := ""
+		for _, m := range tick.FindAllStringSubmatch(first, -1) {
+			n := m[1]
+			if strings.HasPrefix(n, "-") {
+				n = word + n
+			} else {
+				word, _, _ = strings.Cut(n, "-")
+			}
+			names[n] = true
+		}
+	}
+	return names
+}
+
+// docs/deploy.md's table of alarms names every alarm the template can create, and no other.
+func TestDeployDocListsEveryAlarm(t *testing.T) {
+	tpl := load(t, "template.yaml")
+	documented := docAlarmNames(t)
+	inTemplate := map[string]bool{}
+	for _, id := range tpl.ResourceIDs() {
+		r := tpl.Resources[id]
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		sub, _ := r.Properties["AlarmName"].(map[string]any)["Fn::Sub"].(string)
+		name, ok := strings.CutPrefix(sub, "finfeed-${Environment}-")
+		if !ok {
+			t.Errorf("%s: AlarmName %v, want !Sub finfeed-${Environment}-<name>", id, r.Properties["AlarmName"])
+			continue
+		}
+		inTemplate[name] = true
+		if !documented[name] {
+			t.Errorf("%s: alarm %q is not in docs/deploy.md's table", id, name)
+		}
+	}
+	for name := range documented {
+		if !inTemplate[name] {
+			t.Errorf("docs/deploy.md lists alarm %q, which the template does not create", name)
+		}
+	}
+}
