@@ -22,7 +22,7 @@ import (
 )
 
 func init() {
-	register("customers", "add, list, rotate or remove the customers of an MSK cluster: feed customers add NAME", runCustomers)
+	register("customers", "add, list, rotate, remove or sync the customers of an MSK cluster: feed customers add NAME", runCustomers)
 }
 
 const customersUsage = `usage:
@@ -31,6 +31,7 @@ const customersUsage = `usage:
   feed customers rotate NAME                            open a rotation: a second user NAME-2 (or NAME) with a new password
   feed customers rotate NAME --finish                   retire the older user of an open rotation
   feed customers remove NAME [--reject-connection ARN]  revoke ACLs, disassociate, reject VPC connections, delete secrets
+  feed customers sync                                   re-grant every customer's ACLs (new topics) and re-associate lost secrets
 common flags (or their environment variables):
   --cluster-arn ARN  ($FINFEED_CLUSTER_ARN)  the stack's ClusterArn output
   --env ENV          ($FINFEED_ENV)          secrets are named AmazonMSK_finfeed-<ENV>_<user>, as the template's
@@ -54,7 +55,7 @@ func (r *repeated) String() string     { return strings.Join(*r, ",") }
 func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 func runCustomers(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || !map[string]bool{"add": true, "list": true, "rotate": true, "remove": true}[args[0]] {
+	if len(args) == 0 || !map[string]bool{"add": true, "list": true, "rotate": true, "remove": true, "sync": true}[args[0]] {
 		fmt.Fprintln(stderr, customersUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return exitOK
@@ -88,9 +89,9 @@ func runCustomers(ctx context.Context, args []string, _ io.Reader, stdout, stder
 	}
 	var errs []error
 	switch {
-	case verb == "list" && name != "":
-		errs = append(errs, fmt.Errorf("list takes no NAME, got %q", name))
-	case verb != "list" && name == "":
+	case (verb == "list" || verb == "sync") && name != "":
+		errs = append(errs, fmt.Errorf("%s takes no NAME, got %q", verb, name))
+	case verb != "list" && verb != "sync" && name == "":
 		errs = append(errs, errors.New("NAME: required"))
 	}
 	if fs.NArg() > 0 {
@@ -200,6 +201,15 @@ func customersDo(ctx context.Context, m *customers.Manager, verb, name, groupPre
 		}
 		fmt.Fprintf(w, "customer %s: rotation open, new user %s\n  secret %s\n  %s\n", name, u.Name, u.SecretName, u.SecretArn)
 		fmt.Fprintf(w, "both users log in until `feed customers rotate %s --finish`; hand the new credentials over from Secrets Manager\n", name)
+	case verb == "sync":
+		fixed, err := m.Sync(ctx)
+		for _, u := range fixed {
+			fmt.Fprintf(w, "re-associated %s (%s)\n", u.Name, u.SecretName)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "customers in sync: ACLs granted on %s, %d secret(s) re-associated\n", strings.Join(m.Topics, ", "), len(fixed))
 	case verb == "remove":
 		if err := m.Remove(ctx, name, reject); err != nil {
 			return err

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	msk "github.com/aws/aws-sdk-go-v2/service/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -388,5 +390,48 @@ func TestAddUndoesAFailedAssociation(t *testing.T) {
 	}
 	if got := e.secrets.Names(); len(got) != 0 {
 		t.Errorf("secrets left: %q", got)
+	}
+}
+
+// Sync repairs what changed behind the register's back: a secret disassociated outside it, and the ACLs of a
+// topic customers read from now on; a template customer is left alone.
+func TestSync(t *testing.T) {
+	e := setup(t)
+	ctx := ctxT(t)
+	c, err := e.m.Add(ctx, "acme", "acme.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme := e.login(t, "acme")
+	if _, err := e.msk.BatchDisassociateScramSecret(ctx, &msk.BatchDisassociateScramSecretInput{
+		ClusterArn: aws.String(clusterArn), SecretArnList: []string{c.Users[0].SecretArn}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pingFails(ctx, t, acme); err != nil {
+		t.Fatalf("after the out-of-band disassociation: %v", err)
+	}
+	// a topic customers read from now on (as candles will be)
+	if _, err := e.m.Admin.CreateTopic(ctx, 1, 1, nil, "later"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client(t, e.b.OperatorKafka()).ProduceSync(ctx, &kgo.Record{Topic: "later", Value: []byte("l1")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	e.m.Topics = append(e.m.Topics, "later")
+	e.secrets.AddUntagged("AmazonMSK_finfeed-test_carol", "carol")
+
+	fixed, err := e.m.Sync(ctx)
+	if err != nil || len(fixed) != 1 || fixed[0].Name != "acme" {
+		t.Fatalf("sync: got %+v, %v, want acme re-associated", fixed, err)
+	}
+	canRead(ctx, t, acme)
+	if got, err := read(ctx, t, acme, "later", 1); err != nil || len(got) != 1 {
+		t.Errorf("acme reads the new topic after sync: got %q, %v", got, err)
+	}
+	if got := e.msk.Users(); !slices.Equal(got, []string{"acme"}) {
+		t.Errorf("associated after sync: got %q, want only acme (carol is the template's)", got)
+	}
+	if fixed, err := e.m.Sync(ctx); err != nil || len(fixed) != 0 {
+		t.Errorf("second sync: got %+v, %v, want nothing to do", fixed, err)
 	}
 }
