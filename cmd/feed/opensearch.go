@@ -120,6 +120,9 @@ actions:
 		}
 		fmt.Fprintf(stdout, "index template %s applied: indexes %s, alias %s\n", applied.Template,
 			strings.Join(applied.Patterns, ","), cfg.Alias)
+		if len(applied.Extended) > 0 {
+			fmt.Fprintf(stdout, "existing indexes given the mapping's newer fields: %s\n", strings.Join(applied.Extended, ","))
+		}
 		switch {
 		case applied.Policy == "":
 			fmt.Fprintf(stdout, "retention: none (layout %s, retention %d months): indexes are kept until deleted by hand\n", cfg.Layout, cfg.RetentionMonths)

@@ -42,7 +42,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 	}
 	if log != nil {
 		log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
-			"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange))
+			"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange), "extendedIndexes", applied.Extended)
 	}
 	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials})
 	if err != nil {

@@ -150,6 +150,29 @@ func TestZincIndexesEnrichedBarsOnce(t *testing.T) {
 	if len(deadLetters(t, kc)) != 2 {
 		t.Errorf("dead letters: want the bad record once per delivery (2)")
 	}
+
+	// an index from before the indicator fields, under the alias: Setup adds the fields it lacks, once
+	var ack map[string]any
+	z.JSON(t, http.MethodPut, "/legacy-amzn", `{"mappings":{"properties":{"symbol":{"type":"keyword"},"close":{"type":"numeric"}}}}`, &ack)
+	z.JSON(t, http.MethodPost, "/_aliases", `{"actions":[{"add":{"index":"legacy-amzn","alias":"bars"}}]}`, &ack)
+	for i, want := range []string{"legacy-amzn", ""} {
+		a, err := c.Setup(t.Context())
+		if err != nil {
+			t.Fatalf("Setup after the legacy index #%d: %v", i+1, err)
+		}
+		if got := strings.Join(a.Extended, ","); got != want {
+			t.Errorf("Setup after the legacy index #%d: extended %q, want %q", i+1, got, want)
+		}
+	}
+	var legacy map[string]struct {
+		Mappings struct {
+			Properties map[string]struct{ Type string }
+		}
+	}
+	z.JSON(t, http.MethodGet, "/legacy-amzn/_mapping", "", &legacy)
+	if got := legacy["legacy-amzn"].Mappings.Properties; got["volumeAlert"].Type == "" || got["sma20"].Type != "numeric" || got["symbol"].Type != "keyword" {
+		t.Errorf("legacy index mapping after Setup: %+v, want the indicator fields added", got)
+	}
 }
 
 // TestZincLayouts indexes through the handler into ZincSearch in both layouts: the monthly one with a

@@ -103,15 +103,17 @@ type Applied struct {
 	// Template is the index template applied and Patterns the indexes it covers.
 	Template string
 	Patterns []string
+	// Extended are existing indexes under the alias that were given the mapping's newer fields.
+	Extended []string
 	// Policy is the retention policy's id and what happened to it; both empty when retention is off.
 	Policy       string
 	PolicyChange PolicyChange
 }
 
-// Setup applies the index template and then, in the monthly layout with a retention, the Index State
-// Management policy that deletes old months. Both steps are idempotent, so Setup runs at every cold start (the
-// policy exists before the first monthly index is created, so that index is managed from birth) and from
-// `feed opensearch setup`.
+// Setup applies the index template, adds the mapping's newer fields to existing indexes under the alias that
+// lack them, and then, in the monthly layout with a retention, applies the Index State Management policy that
+// deletes old months. Every step is idempotent, so Setup runs at every cold start (the policy exists before the
+// first monthly index is created, so that index is managed from birth) and from `feed opensearch setup`.
 func (c *Client) Setup(ctx context.Context) (Applied, error) {
 	a := Applied{Template: TemplateName, Patterns: c.cfg.IndexPatterns()}
 	body, err := json.Marshal(c.cfg.Template())
@@ -120,6 +122,9 @@ func (c *Client) Setup(ctx context.Context) (Applied, error) {
 	}
 	if _, err := c.expectOK(ctx, "PUT", "/_index_template/"+TemplateName, body); err != nil {
 		return a, fmt.Errorf("apply index template: %w", err)
+	}
+	if a.Extended, err = c.updateMappings(ctx); err != nil {
+		return a, fmt.Errorf("extend existing indexes: %w", err)
 	}
 	if c.cfg.RetentionMonths == 0 || c.cfg.layout() != LayoutMonthly {
 		return a, nil

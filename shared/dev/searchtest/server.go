@@ -1,5 +1,6 @@
 // Package searchtest is a strict in-process OpenSearch for tests: it speaks the _bulk, _index_template,
-// _aliases and Index State Management policy protocols, validates every NDJSON pair and the documents against
+// _aliases, _mapping (GET and PUT; an index keeps the mapping it was created with) and Index State Management
+// policy protocols, validates every NDJSON pair and the documents against
 // the template's mapping and every policy against ISM's model, attaches policies to new indexes through their
 // ism_template, checks basic auth or the SigV4 signature, and injects item-level and request-level faults.
 package searchtest
@@ -63,6 +64,7 @@ type Server struct {
 	templates map[string]map[string]any
 	aliases   map[string]map[string]bool // alias -> indexes
 	docs      map[string]map[string]json.RawMessage
+	mappings  map[string]map[string]any // index -> its mappings, from its template when it was created
 	attempts  map[string]int
 	bulks     []Bulk
 	policies  map[string]*storedPolicy
@@ -81,7 +83,7 @@ type Bulk struct {
 func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := &Server{t: t, opts: opts, templates: map[string]map[string]any{}, aliases: map[string]map[string]bool{},
-		docs: map[string]map[string]json.RawMessage{}, attempts: map[string]int{},
+		docs: map[string]map[string]json.RawMessage{}, mappings: map[string]map[string]any{}, attempts: map[string]int{},
 		policies: map[string]*storedPolicy{}, managed: map[string]string{}}
 	h := http.HandlerFunc(s.serve)
 	if opts.TLS {
@@ -167,6 +169,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.bulk(w, r, body)
 	case strings.HasPrefix(r.URL.Path, "/_index_template/") && r.Method == http.MethodPut:
 		s.putTemplate(w, strings.TrimPrefix(r.URL.Path, "/_index_template/"), body)
+	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodGet:
+		s.getMapping(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping"))
+	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodPut:
+		s.putMapping(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping"), body)
 	case r.URL.Path == "/_aliases" && r.Method == http.MethodPost:
 		s.postAliases(w, body)
 	case strings.HasPrefix(r.URL.Path, "/_plugins/_ism/policies/") && r.Method == http.MethodGet:
@@ -391,6 +397,10 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 			}
 			if s.docs[idx] == nil {
 				s.docs[idx] = map[string]json.RawMessage{}
+				if tpl := s.matchingTemplate(idx); tpl != nil {
+					m, _ := tpl["template"].(map[string]any)["mappings"].(map[string]any)
+					s.mappings[idx] = deepCopy(m)
+				}
 				s.applyTemplateAliases(idx)
 				s.attachPolicy(idx)
 			}
@@ -443,11 +453,14 @@ func (s *Server) applyTemplateAliases(index string) {
 // checkMapping validates a source against the matching template's mapping, as OpenSearch would: unknown fields
 // under "dynamic": "strict", and values of the wrong type.
 func (s *Server) checkMapping(index string, src map[string]any) (typ, reason string) {
-	tpl := s.matchingTemplate(index)
-	if tpl == nil {
-		return "", ""
+	mappings, exists := s.mappings[index]
+	if !exists { // a new index: the template's
+		tpl := s.matchingTemplate(index)
+		if tpl == nil {
+			return "", ""
+		}
+		mappings, _ = tpl["template"].(map[string]any)["mappings"].(map[string]any)
 	}
-	mappings, _ := tpl["template"].(map[string]any)["mappings"].(map[string]any)
 	props, _ := mappings["properties"].(map[string]any)
 	strict := mappings["dynamic"] == "strict"
 	for field, v := range src {
@@ -501,4 +514,121 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		panic(fmt.Sprintf("searchtest: encode response: %v", err))
 	}
+}
+
+// CreateIndex creates an empty index with mappings under aliases, as an earlier version of a program (or an
+// operator) could have: later template changes do not change it.
+func (s *Server) CreateIndex(index string, mappings map[string]any, aliases ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.docs[index] = map[string]json.RawMessage{}
+	s.mappings[index] = deepCopy(mappings)
+	for _, a := range aliases {
+		if s.aliases[a] == nil {
+			s.aliases[a] = map[string]bool{}
+		}
+		s.aliases[a][index] = true
+	}
+}
+
+// Mapping returns a copy of an index's mappings (nil if it does not exist).
+func (s *Server) Mapping(index string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deepCopy(s.mappings[index])
+}
+
+// resolve names the indexes target means: an index, an alias, or a comma-separated list of them (callers hold mu).
+func (s *Server) resolve(target string) []string {
+	var out []string
+	for _, name := range strings.Split(target, ",") {
+		if _, ok := s.docs[name]; ok {
+			out = append(out, name)
+		}
+		for idx := range s.aliases[name] {
+			out = append(out, idx)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// getMapping answers GET /<target>/_mapping: {"index": {"mappings": ...}} for each index, 404 when none.
+func (s *Server) getMapping(w http.ResponseWriter, target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	indexes := s.resolve(target)
+	if len(indexes) == 0 {
+		writeError(w, http.StatusNotFound, "index_not_found_exception", "no such index ["+target+"]")
+		return
+	}
+	out := map[string]any{}
+	for _, idx := range indexes {
+		m := s.mappings[idx]
+		if m == nil {
+			m = map[string]any{}
+		}
+		out[idx] = map[string]any{"mappings": m}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// putMapping answers PUT /<target>/_mapping: adds properties to every index named; a field whose type would
+// change is refused for all of them, as OpenSearch does.
+func (s *Server) putMapping(w http.ResponseWriter, target string, body []byte) {
+	var req struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Properties) == 0 {
+		s.t.Errorf("searchtest: mapping update is not {\"properties\": {...}}: %s", body)
+		writeError(w, http.StatusBadRequest, "mapper_parsing_exception", "malformed mapping")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	indexes := s.resolve(target)
+	if len(indexes) < len(strings.Split(target, ",")) {
+		writeError(w, http.StatusNotFound, "index_not_found_exception", "no such index ["+target+"]")
+		return
+	}
+	for _, idx := range indexes {
+		props, _ := s.mappings[idx]["properties"].(map[string]any)
+		for f, p := range req.Properties {
+			if old, ok := props[f].(map[string]any); ok && old["type"] != p["type"] {
+				writeError(w, http.StatusBadRequest, "illegal_argument_exception",
+					fmt.Sprintf("mapper [%s] cannot be changed from type [%v] to [%v]", f, old["type"], p["type"]))
+				return
+			}
+		}
+	}
+	for _, idx := range indexes {
+		if s.mappings[idx] == nil {
+			s.mappings[idx] = map[string]any{}
+		}
+		props, _ := s.mappings[idx]["properties"].(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+			s.mappings[idx]["properties"] = props
+		}
+		for f, p := range req.Properties {
+			props[f] = deepCopy(p)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"acknowledged": true})
+}
+
+// deepCopy copies a JSON-shaped map.
+func deepCopy(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("searchtest: copy mapping: %v", err))
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("searchtest: copy mapping: %v", err))
+	}
+	return out
 }
