@@ -54,6 +54,17 @@ type Bar struct {
 	Indicator string `json:"indicator"`
 	// TradingDate is the bar's New York calendar date, "2006-01-02".
 	TradingDate string `json:"tradingDate"`
+	// The technical indicators (docs/feed.md, Indicators): nil while the symbol warms up and on a bar older than
+	// the symbol's latest one (OutOfSequence true). MACross is nil, "bullish" or "bearish".
+	SMA20         *float64 `json:"sma20"`
+	SMA50         *float64 `json:"sma50"`
+	EMA12         *float64 `json:"ema12"`
+	EMA26         *float64 `json:"ema26"`
+	RSI14         *float64 `json:"rsi14"`
+	VWAPSession   *float64 `json:"vwapSession"`
+	VolumeAlert   bool     `json:"volumeAlert"`
+	MACross       *string  `json:"maCross"`
+	OutOfSequence bool     `json:"outOfSequence"`
 }
 
 type config struct {
