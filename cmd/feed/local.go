@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -38,6 +39,9 @@ type localOptions struct {
 	prevCloses       string
 	prevClosesTable  string
 	kafkaAddr        string
+	advertise        string
+	servicePassword  string
+	operatorPassword string
 	customerUser     string
 	customerPassword string
 	speed            float64
@@ -62,7 +66,11 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&o.replay, "replay", "", "raw bars to replay (JSON lines, the raw topic's format) instead of the synthetic session")
 	fs.StringVar(&o.prevCloses, "prev-closes", "", "previous closes CSV (symbol,date,close); default: the synthetic session's")
 	fs.StringVar(&o.prevClosesTable, "prev-closes-table", "", "previous closes from this DynamoDB table instead, as the Lambda reads them (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION; load it with feed prevclose)")
-	fs.StringVar(&o.kafkaAddr, "kafka-addr", broker.DefaultAddr, "address of the embedded Kafka (127.0.0.1 only; port 0 picks a free one)")
+	fs.StringVar(&o.kafkaAddr, "listen", broker.DefaultAddr, "HOST:PORT the embedded Kafka listens on (port 0 picks a free one); 0.0.0.0:9092 with --advertise lets containers in (sam local invoke)")
+	fs.StringVar(&o.kafkaAddr, "kafka-addr", broker.DefaultAddr, "the same as --listen")
+	fs.StringVar(&o.advertise, "advertise", "", "host the embedded Kafka tells clients to connect to, e.g. host.docker.internal (default: --listen's host)")
+	fs.StringVar(&o.servicePassword, "service-password", "", "password of the service principal "+broker.DefaultServiceUser+" (the functions' login, as in events/*.env.json); default generated")
+	fs.StringVar(&o.operatorPassword, "operator-password", "", "password of the operator principal "+broker.OperatorUser+" (every right, as an IAM login on MSK; events/provision.env.json); default generated")
 	fs.StringVar(&o.customerUser, "customer-user", defaultCustomerUser, "customer principal (may only read the enhanced topic)")
 	fs.StringVar(&o.customerPassword, "customer-password", defaultCustomerPassword, "customer password")
 	fs.Float64Var(&o.speed, "speed", defaultSpeed, "replay speed against bar timestamps: 1 real time, 60 a market minute per second, 0 as fast as possible;\n"+
@@ -74,8 +82,9 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.DurationVar(&o.batchWindow, "batch-window", esm.DefaultBatchWindow, "event-source mapping: batching window")
 	fs.StringVar(&o.httpAddr, "http", defaultHTTPAddr, "serve the live chart on this address (\"\" turns it off; a taken default moves to a free port)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE | --prev-closes-table NAME] [--kafka-addr HOST:PORT] [--customer-user U]\n"+
-			"                  [--customer-password P] [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL] [--http ADDR]")
+		fmt.Fprintln(stderr, "usage: feed local [--replay FILE] [--prev-closes FILE | --prev-closes-table NAME] [--listen HOST:PORT] [--advertise HOST]\n"+
+			"                  [--service-password P] [--operator-password P] [--customer-user U] [--customer-password P]\n"+
+			"                  [--speed X] [--data-dir DIR] [--no-auth] [--opensearch-url URL] [--http ADDR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +117,9 @@ func (o localOptions) validate() error {
 	if o.prevCloses != "" && o.prevClosesTable != "" {
 		errs = append(errs, errors.New("--prev-closes and --prev-closes-table: set one, not both"))
 	}
+	if host, _, err := net.SplitHostPort(o.kafkaAddr); o.noAuth && err == nil && !loopback(host) {
+		errs = append(errs, fmt.Errorf("--no-auth: only on a loopback --listen address, got %q (anyone who reaches it could write raw)", o.kafkaAddr))
+	}
 	if !o.noAuth && (o.customerUser == "" || o.customerPassword == "") {
 		errs = append(errs, errors.New("--customer-user and --customer-password must not be empty"))
 	}
@@ -124,8 +136,10 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	stats := &localStats{start: time.Now(), indexing: o.opensearchURL != ""}
 	cfg := localstack.Config{
 		Broker: broker.Config{
-			Addr: o.kafkaAddr, DataDir: o.dataDir, NoAuth: o.noAuth,
-			Customer: broker.Credentials{User: o.customerUser, Password: o.customerPassword},
+			Addr: o.kafkaAddr, Advertise: o.advertise, DataDir: o.dataDir, NoAuth: o.noAuth,
+			Service:          broker.Credentials{Password: o.servicePassword},
+			Customer:         broker.Credentials{User: o.customerUser, Password: o.customerPassword},
+			OperatorPassword: o.operatorPassword,
 		},
 		Getenv:         o.getenv,
 		PrevCloseTable: o.prevClosesTable,
@@ -162,7 +176,7 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 	records := src.records
 	if src.synthetic && o.dataDir != "" {
 		// the synthetic session is deterministic: continue it with the bars an earlier run did not write
-		if records, err = unwritten(ctx, writer, s.Broker().ServiceKafka(), src.records); err != nil {
+		if records, err = unwritten(ctx, writer, s.Broker().ServiceKafka(), src.records, s.Broker().DialOpts()...); err != nil {
 			return err
 		}
 	}
@@ -202,6 +216,10 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 	var w strings.Builder
 	fmt.Fprintf(&w, "finfeed local: embedded Kafka on %s, %s; topics %s, %d partitions each\n",
 		addr, auth, strings.Join(topics.All(), ", "), b.Partitions())
+	if o.advertise != "" {
+		fmt.Fprintf(&w, "  listening on %s, advertised as %s: clients must resolve %s to this machine (containers: --add-host %s:host-gateway)\n",
+			o.kafkaAddr, addr, o.advertise, o.advertise)
+	}
 	if o.dataDir != "" {
 		fmt.Fprintf(&w, "  data dir %s: records and committed offsets survive a restart\n", o.dataDir)
 	}
@@ -241,6 +259,12 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, op.Username, op.Password)
 	}
 	d.Printf("%s", strings.TrimRight(w.String(), "\n"))
+}
+
+// loopback reports whether host is localhost or a loopback address.
+func loopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // orAWS names an empty endpoint override: the SDK's default (AWS itself).

@@ -141,7 +141,7 @@ type localRun struct {
 }
 
 var (
-	addrRE     = regexp.MustCompile(`embedded Kafka on (127\.0\.0\.1:\d+),`)
+	addrRE     = regexp.MustCompile(`embedded Kafka on (\S+:\d+),`)
 	serviceRE  = regexp.MustCompile(`KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
 	operatorRE = regexp.MustCompile(`as the operator principal.*\n.*KAFKA_USERNAME=(\S+) KAFKA_PASSWORD=(\S+)`)
 )

@@ -104,7 +104,7 @@ const readRawTimeout = 60 * time.Second
 // dir). It reads raw to its end rather than counting its records: raw also holds what other producers (the
 // ingester) wrote, and a run stopped mid-session may have had a later record acknowledged on one partition
 // while an earlier one on another partition was not. cl is a client of kc, the service principal.
-func unwritten(ctx context.Context, cl *kgo.Client, kc kafka.Config, recs []sourceRecord) ([]sourceRecord, error) {
+func unwritten(ctx context.Context, cl *kgo.Client, kc kafka.Config, recs []sourceRecord, opts ...kgo.Opt) ([]sourceRecord, error) {
 	ctx, cancel := context.WithTimeout(ctx, readRawTimeout)
 	defer cancel()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics.Raw)
@@ -127,8 +127,8 @@ func unwritten(ctx context.Context, cl *kgo.Client, kc kafka.Config, recs []sour
 		have[string(r.value)] = false
 	}
 	if len(end) > 0 {
-		rd, err := kafka.NewClient(ctx, kc, kafka.Deps{}, kgo.ClientID("finfeed-source-resume"),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Raw: from}))
+		rd, err := kafka.NewClient(ctx, kc, kafka.Deps{}, append(opts, kgo.ClientID("finfeed-source-resume"),
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topics.Raw: from}))...)
 		if err != nil {
 			return nil, err
 		}

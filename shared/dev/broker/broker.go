@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -26,9 +25,10 @@ const (
 	DefaultAddr        = "127.0.0.1:9092"
 	DefaultPartitions  = 4
 	DefaultServiceUser = "finfeed-service"
-	adminUser          = "finfeed-admin"
-	scramMechanism     = "SCRAM-SHA-512"
-	setupTimeout       = 15 * time.Second
+	// OperatorUser is the broker's superuser (OperatorKafka), standing in for an IAM login on MSK.
+	OperatorUser   = "finfeed-admin"
+	scramMechanism = "SCRAM-SHA-512"
+	setupTimeout   = 15 * time.Second
 )
 
 // Credentials are a SASL/SCRAM-SHA-512 user name and password.
@@ -40,8 +40,14 @@ type Credentials struct {
 // Config says how to run the broker. The zero value is a fresh in-memory broker on 127.0.0.1 with a free port,
 // SCRAM and ACLs on, and generated passwords.
 type Config struct {
-	// Addr is 127.0.0.1:PORT (or localhost:PORT); port 0 or an empty Addr picks a free port.
+	// Addr is HOST:PORT to listen on: 127.0.0.1 (the default), another local address, or a wildcard (0.0.0.0)
+	// so containers can reach the broker; port 0 or an empty Addr picks a free port.
 	Addr string
+	// Advertise is the host the broker tells clients to connect to (what Kafka calls the advertised listener),
+	// e.g. host.docker.internal for functions in containers. Empty means Addr's host, which must then not be a
+	// wildcard. The broker's own clients (ServiceKafka and the rest, with DialOpts) reach it at Addr whatever
+	// the name resolves to here.
+	Advertise string
 	// Partitions per topic (default DefaultPartitions).
 	Partitions int32
 	// DataDir, when set, persists topics, records, committed offsets and ACLs across restarts.
@@ -55,12 +61,15 @@ type Config struct {
 	// Customer has a customer's rights on MSK: read `enhanced` with the consumer group named as the user.
 	// Empty User means no customer principal; an empty Password is generated.
 	Customer Credentials
+	// OperatorPassword is the password of the operator principal (OperatorKafka); empty is generated.
+	OperatorPassword string
 }
 
 // Broker is a running embedded Kafka.
 type Broker struct {
 	cluster *kfake.Cluster
-	addr    string
+	addr    string // advertised host:port
+	dial    string // where this process reaches the listener
 	cfg     Config
 	admin   Credentials
 }
@@ -73,17 +82,18 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := loopbackPort(cfg.Addr)
+	l, err := parseListen(cfg.Addr, cfg.Advertise)
 	if err != nil {
 		return nil, err
 	}
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
-		kfake.Ports(port),
+		kfake.Ports(l.port),
+		kfake.ListenFn(l.listen),
 		kfake.ClusterID("finfeed-local"),
 		kfake.DefaultNumPartitions(int(cfg.Partitions)),
 	}
-	admin := Credentials{User: adminUser, Password: randomPassword()}
+	admin := Credentials{User: OperatorUser, Password: cfg.OperatorPassword}
 	if !cfg.NoAuth {
 		opts = append(opts,
 			kfake.EnableSASL(),
@@ -110,7 +120,12 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cluster.Close()
 		return nil, fmt.Errorf("start embedded kafka: listening on %d addresses, want 1", len(addrs))
 	}
-	b := &Broker{cluster: cluster, addr: addrs[0], cfg: cfg, admin: admin}
+	_, port, err := net.SplitHostPort(addrs[0])
+	if err != nil {
+		cluster.Close()
+		return nil, fmt.Errorf("start embedded kafka: listen address %q: %w", addrs[0], err)
+	}
+	b := &Broker{cluster: cluster, addr: addrs[0], dial: net.JoinHostPort(l.dialHost(), port), cfg: cfg, admin: admin}
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
 	if err := b.setup(setupCtx); err != nil {
@@ -139,9 +154,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Customer.User != "" && c.Customer.Password == "" {
 		c.Customer.Password = randomPassword()
 	}
+	if c.OperatorPassword == "" {
+		c.OperatorPassword = randomPassword()
+	}
 	var errs []error
 	for _, u := range []string{c.Service.User, c.Customer.User} {
-		if u == adminUser {
+		if u == OperatorUser {
 			errs = append(errs, fmt.Errorf("user name %q is reserved", u))
 		}
 	}
@@ -151,23 +169,6 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, err) // the custom resource refuses the same names on MSK
 	}
 	return c, errors.Join(errs...)
-}
-
-// loopbackPort checks that addr is on the loopback interface (the broker never listens elsewhere) and returns
-// its port.
-func loopbackPort(addr string) (int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return 0, fmt.Errorf("kafka address %q: want 127.0.0.1:PORT: %w", addr, err)
-	}
-	if host != "127.0.0.1" && host != "localhost" {
-		return 0, fmt.Errorf("kafka address %q: the embedded broker listens on 127.0.0.1 only", addr)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 0 || port > 65535 {
-		return 0, fmt.Errorf("kafka address %q: bad port", addr)
-	}
-	return port, nil
 }
 
 // forgetCredentials removes the users an earlier run persisted (kfake would reload them over the configured
@@ -188,8 +189,21 @@ func randomPassword() string {
 	return hex.EncodeToString(b)
 }
 
-// Addr is the host:port clients connect to.
+// Addr is the host:port the broker advertises: what clients elsewhere connect to.
 func (b *Broker) Addr() string { return b.addr }
+
+// DialOpts are the options a client in this process needs to reach the broker at its listen address whatever
+// the advertised host resolves to here (host.docker.internal, for one, often resolves nowhere on the host).
+// ServiceKafka and the other configurations are meant to be used with them.
+func (b *Broker) DialOpts() []kgo.Opt {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	return []kgo.Opt{kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
+		if host == b.addr {
+			host = b.dial
+		}
+		return d.DialContext(ctx, network, host)
+	})}
+}
 
 // NoAuth reports whether the broker runs without SASL and ACLs.
 func (b *Broker) NoAuth() bool { return b.cfg.NoAuth }
@@ -230,7 +244,7 @@ func (b *Broker) Close() { b.cluster.Close() }
 
 // adminClient logs in as the broker's own superuser to set the broker up.
 func (b *Broker) adminClient() (*kgo.Client, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(b.addr), kgo.ClientID("finfeed-broker-setup")}
+	opts := append([]kgo.Opt{kgo.SeedBrokers(b.addr), kgo.ClientID("finfeed-broker-setup")}, b.DialOpts()...)
 	if !b.cfg.NoAuth {
 		opts = append(opts, kgo.SASL(scram.Auth{User: b.admin.User, Pass: b.admin.Password}.AsSha512Mechanism()))
 	}

@@ -52,8 +52,8 @@ func produce(ctx context.Context, cl *kgo.Client, topic, value string) error {
 }
 
 // readAll reads want records of topic from the start, or fails with the first fetch error.
-func readAll(ctx context.Context, kc kafka.Config, topic string, want int) ([]string, error) {
-	cl, err := kafka.NewClient(ctx, kc, kafka.Deps{}, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+func readAll(ctx context.Context, kc kafka.Config, topic string, want int, opts ...kgo.Opt) ([]string, error) {
+	cl, err := kafka.NewClient(ctx, kc, kafka.Deps{}, append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,9 @@ func TestConfigErrors(t *testing.T) {
 		name string
 		cfg  broker.Config
 	}{
-		{"public address", broker.Config{Addr: "0.0.0.0:0"}},
+		{"every interface, nothing advertised", broker.Config{Addr: "0.0.0.0:0"}},
+		{"no host", broker.Config{Addr: ":0"}},
+		{"advertised port", broker.Config{Addr: "127.0.0.1:0", Advertise: "host.docker.internal:9092"}},
 		{"no port", broker.Config{Addr: "127.0.0.1"}},
 		{"bad port", broker.Config{Addr: "127.0.0.1:http"}},
 		{"negative partitions", broker.Config{Partitions: -1}},

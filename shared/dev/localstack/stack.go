@@ -142,7 +142,7 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 	}
 	m, err := esm.New(ctx, s.broker.ServiceKafka(), esm.Config{
 		Topic: topics.Raw, Group: cfg.Group, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
-	}, handle, s.log, kgo.ClientID(fmt.Sprintf("%s-esm-%d", s.enrich.Kafka.ClientID, i)))
+	}, handle, s.log, append(s.broker.DialOpts(), kgo.ClientID(fmt.Sprintf("%s-esm-%d", s.enrich.Kafka.ClientID, i)))...)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Stack) startIndex(ctx context.Context, cfg Config) error {
 			cfg.Observe.Indexed(c)
 		}
 		return nil
-	}, s.log, kgo.ClientID("finfeed-index-esm"))
+	}, s.log, append(s.broker.DialOpts(), kgo.ClientID("finfeed-index-esm"))...)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Stack) OperatorClient(ctx context.Context, opts ...kgo.Opt) (*kgo.Clien
 }
 
 func (s *Stack) client(ctx context.Context, kc kafka.Config, opts ...kgo.Opt) (*kgo.Client, error) {
-	cl, err := kafka.NewClient(ctx, kc, kafka.Deps{}, opts...)
+	cl, err := kafka.NewClient(ctx, kc, kafka.Deps{}, append(s.broker.DialOpts(), opts...)...)
 	if err != nil {
 		return nil, err
 	}
