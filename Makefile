@@ -95,7 +95,7 @@ bench: deps
 	$(GO) test -run='^$$' -bench='^BenchmarkColdBatch8k$$' -benchtime=10x -count=1 ./shared/prevclose > $(BIN)/bench-prevclose.txt
 	$(BENCHSTAT) $(BIN)/bench-prevclose.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
-	$(GO) test -count=1 -v -run='^TestRuntimeEmulator$$' ./shared/dev/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
+	$(GO) test -count=1 -v -run='^(TestRuntimeEmulator|TestLocalInvoke)$$' ./shared/dev/samtemplate | grep -E 'coldstart' | sed -E 's/^ +//'
 	@$(MAKE) -s build
 	@for f in $(BIN)/lambda/*/bootstrap; do echo "size $$(basename $$(dirname $$f)) linux/arm64 $$(stat -c %s $$f) bytes"; done
 
@@ -196,12 +196,66 @@ delete:
 deploy-customer:
 	sam deploy --config-env customer --config-file $(CURDIR)/samconfig.toml --template-file customer/template.yaml
 
-## invoke-<fn>: sam local invoke with the function's event fixture and env-vars file
+# ---- sam local invoke against the local stack (docs/deploy.md "Local runs of the functions") ----------------------
+# events/*.env.json point the functions at the host as a container sees it (host.docker.internal; Linux needs the
+# --add-host below, Docker Desktop has the name) and log in with the passwords below: keep them in step.
+LOCAL_HOST ?= 0.0.0.0
+LOCAL_DIAL := $(if $(filter 0.0.0.0,$(LOCAL_HOST)),127.0.0.1,$(LOCAL_HOST))
+LOCAL_ADVERTISE ?= host.docker.internal
+LOCAL_SERVICE_PASSWORD ?= local-service-Pa55
+LOCAL_OPERATOR_PASSWORD ?= local-operator-Pa55
+LOCAL_OPENSEARCH_PASSWORD ?= Finfeed-local-1
+LOCAL_TABLE ?= finfeed-dev-prev-closes
+LOCAL_CLOSES ?= $(FIXTURES)/seed-sample.prev-closes.csv
+LOCAL_KAFKA_FLAGS ?=
+FEED ?= $(GO) run ./cmd/feed
+SAM_LOCAL_INVOKE := sam local invoke --add-host host.docker.internal:host-gateway
+# $(call wait_port,PORT): wait up to 60 s until something listens on LOCAL_DIAL:PORT
+wait_port = for i in $$(seq 600); do (exec 3<>/dev/tcp/$(LOCAL_DIAL)/$(1)) 2>/dev/null && break; sleep 0.1; done
+
+.PHONY: local-kafka local-dynamodb local-opensearch
+
+## local-kafka: `feed local` reachable from containers: listens on LOCAL_HOST:9092, advertises host.docker.internal,
+## the service and operator principals with the passwords of events/*.env.json (LOCAL_KAFKA_FLAGS adds flags)
+local-kafka:
+	$(FEED) local --listen $(LOCAL_HOST):9092 --advertise $(LOCAL_ADVERTISE) --service-password $(LOCAL_SERVICE_PASSWORD) \
+		--operator-password $(LOCAL_OPERATOR_PASSWORD) $(LOCAL_KAFKA_FLAGS)
+
+## local-dynamodb: dynalite on LOCAL_HOST:8000 (in memory) with the previous-close table LOCAL_TABLE created and the
+## closes of LOCAL_CLOSES loaded by `feed prevclose import` (default: the closes events/enrich-msk.json needs);
+## runs until Ctrl-C
+local-dynamodb: $(DYNALITE_DIR)/node_modules/.package-lock.json
+	@set -euo pipefail; \
+	node $(DYNALITE_DIR)/node_modules/dynalite/cli.js --host $(LOCAL_HOST) --port 8000 --createTableMs 0 & dyn=$$!; \
+	trap 'kill $$dyn 2>/dev/null || true' EXIT; \
+	$(call wait_port,8000); \
+	AWS_ENDPOINT_URL_DYNAMODB=http://$(LOCAL_DIAL):8000 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+		AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+		$(FEED) prevclose import --csv $(LOCAL_CLOSES) --table $(LOCAL_TABLE) --create-table; \
+	echo "local DynamoDB: http://$(LOCAL_DIAL):8000 (containers: http://host.docker.internal:8000), table $(LOCAL_TABLE) loaded from $(LOCAL_CLOSES); Ctrl-C to stop"; \
+	wait $$dyn
+
+## local-opensearch: the ZincSearch wrapper (an Elasticsearch-compatible stand-in, bin/zinc) on LOCAL_HOST:9200 with
+## the admin login of events/index.env.json, data in a temporary directory; runs until Ctrl-C
+local-opensearch: $(BIN)/zinc
+	@set -euo pipefail; data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
+	ZINC_DATA_PATH=$$data ZINC_FIRST_ADMIN_USER=admin ZINC_FIRST_ADMIN_PASSWORD=$(LOCAL_OPENSEARCH_PASSWORD) ZINC_TELEMETRY=false \
+		ZINC_SENTRY=false ZINC_SHARD_NUM=1 GIN_MODE=release $(BIN)/zinc -addr $(LOCAL_HOST):9200
+
+## invoke-<fn>: sam local invoke with the function's event fixture and env-vars file, against local-kafka,
+## local-dynamodb and local-opensearch (or a real OpenSearch with that login); invoke-provision also listens on
+## 8089 for the custom resource's response (events/provision-create.json's ResponseURL) and checks it
 invoke-enrich:
-	sam build EnrichFunction && sam local invoke EnrichFunction -e events/enrich-msk.json --env-vars events/enrich.env.json
+	sam build EnrichFunction && $(SAM_LOCAL_INVOKE) EnrichFunction -e events/enrich-msk.json --env-vars events/enrich.env.json
 invoke-index:
-	sam build IndexFunction && sam local invoke IndexFunction -e events/index-msk.json --env-vars events/index.env.json
+	sam build IndexFunction && $(SAM_LOCAL_INVOKE) IndexFunction -e events/index-msk.json --env-vars events/index.env.json
 invoke-prevclose:
-	sam build PrevCloseFunction && sam local invoke PrevCloseFunction -e events/prevclose-scheduled.json --env-vars events/prevclose.env.json
+	sam build PrevCloseFunction && $(SAM_LOCAL_INVOKE) PrevCloseFunction -e events/prevclose-scheduled.json --env-vars events/prevclose.env.json
 invoke-provision:
-	sam build ProvisionFunction && sam local invoke ProvisionFunction -e events/provision-create.json --env-vars events/provision.env.json
+	sam build ProvisionFunction
+	@set -euo pipefail; \
+	$(FEED) cfnresponse --listen $(LOCAL_HOST):8089 --event events/provision-create.json --timeout 10m & listener=$$!; \
+	trap 'kill $$listener 2>/dev/null || true' EXIT; \
+	$(call wait_port,8089); \
+	$(SAM_LOCAL_INVOKE) ProvisionFunction -e events/provision-create.json --env-vars events/provision.env.json; \
+	wait $$listener

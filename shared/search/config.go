@@ -185,7 +185,12 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkURL accepts https, and http only for a loopback host (a local test server).
+// dockerHost is the name Docker gives the host machine inside a container: an OpenSearch on the developer's
+// machine as `sam local invoke` reaches it (events/index.env.json).
+const dockerHost = "host.docker.internal"
+
+// checkURL accepts https, and http only for a server on this machine: a loopback host, or the Docker host seen
+// from a container.
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -200,8 +205,8 @@ func checkURL(raw string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
-			return fmt.Errorf("%s: https is required for anything but a loopback host", u.Host)
+		if !isLoopback(u.Hostname()) && !strings.EqualFold(u.Hostname(), dockerHost) {
+			return fmt.Errorf("%s: https is required for anything but a loopback host or %s", u.Host, dockerHost)
 		}
 	default:
 		return fmt.Errorf("%q: scheme must be https", raw)

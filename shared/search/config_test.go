@@ -83,6 +83,13 @@ func TestLoad(t *testing.T) {
 			wantErr: []string{"OPENSEARCH_URL: required", `OPENSEARCH_AUTH: "token"`, "INDEX_PREFIX", "INDEX_ALIAS"},
 		},
 		{
+			name: "plain http to the docker host (sam local invoke)",
+			env: map[string]string{"OPENSEARCH_URL": "http://host.docker.internal:9200", "OPENSEARCH_AUTH": "basic",
+				"OPENSEARCH_USERNAME": "admin", "OPENSEARCH_PASSWORD": "pw"},
+			want: Config{URL: "http://host.docker.internal:9200", Auth: AuthBasic, Username: "admin", Password: "pw", Service: "es",
+				Alias: "bars", DashboardsURL: "http://host.docker.internal:9200/_dashboards", Layout: LayoutMonthly, RetentionMonths: 3},
+		},
+		{
 			name:    "http to a remote host",
 			env:     map[string]string{"OPENSEARCH_URL": "http://search.example"},
 			wantErr: []string{"https is required"},

@@ -3,23 +3,17 @@ package samtemplate_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -28,7 +22,6 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/fakealpaca"
 	"github.com/finfeed/finfeed/shared/dev/fakealpaca/fakealpacatest"
 	"github.com/finfeed/finfeed/shared/dev/lambdarie"
-	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -44,19 +37,28 @@ type emulatorCase struct {
 }
 
 var emulatorCases = map[string]emulatorCase{
-	"EnrichFunction":    enrichCase(),
-	"IndexFunction":     indexCase(),
 	"PrevCloseFunction": prevCloseCase(),
-	"ProvisionFunction": provisionCase(),
+}
+
+// envFiles are the sam local invoke --env-vars files of every function, under events/.
+var envFiles = map[string]string{
+	"EnrichFunction":    "enrich.env.json",
+	"IndexFunction":     "index.env.json",
+	"PrevCloseFunction": "prevclose.env.json",
+	"ProvisionFunction": "provision.env.json",
 }
 
 // TestRuntimeEmulator runs every function's bootstrap under the Runtime Interface Emulator with its fixture,
-// one invocation at a time, against real local services.
+// one invocation at a time, against real local services; the functions TestLocalInvoke runs against the local
+// stack (feed local and the rest, exactly as events/*.env.json say) are left to it.
 func TestRuntimeEmulator(t *testing.T) {
 	tpl := load(t, "template.yaml")
 	fns, targets := functions(t)
 	for _, f := range fns {
 		if _, ok := targets[f.LogicalID]; !ok {
+			continue
+		}
+		if localInvoked[f.LogicalID] {
 			continue
 		}
 		t.Run(f.LogicalID, func(t *testing.T) {
@@ -94,13 +96,14 @@ func TestRuntimeEmulator(t *testing.T) {
 func TestEnvFilesOverrideDeclaredVariables(t *testing.T) {
 	tpl := load(t, "template.yaml")
 	for _, f := range tpl.Functions() {
-		c, ok := emulatorCases[f.LogicalID]
+		name, ok := envFiles[f.LogicalID]
 		if !ok {
-			continue // reported by TestRuntimeEmulator
+			t.Errorf("%s has no events/*.env.json file in envFiles", f.LogicalID)
+			continue
 		}
-		for _, k := range slices.Sorted(maps.Keys(envFile(t, c.envFile, f.LogicalID))) {
+		for _, k := range slices.Sorted(maps.Keys(envFile(t, name, f.LogicalID))) {
 			if _, declared := f.Env[k]; !declared {
-				t.Errorf("events/%s sets %s for %s, but its template Environment does not declare it: sam local invoke drops it", c.envFile, k, f.LogicalID)
+				t.Errorf("events/%s sets %s for %s, but its template Environment does not declare it: sam local invoke drops it", name, k, f.LogicalID)
 			}
 		}
 	}
@@ -188,88 +191,6 @@ func date(t *testing.T, s string) bar.Date {
 	return d
 }
 
-func enrichCase() emulatorCase {
-	var (
-		kc       *kfake.Cluster
-		tableEnv string
-	)
-	return emulatorCase{
-		fixture: "enrich-msk.json",
-		envFile: "enrich.env.json",
-		setup: func(t *testing.T, fixture []byte) (map[string]string, map[string]string, []byte) {
-			kc = kafkaCluster(t, 1, "raw", "enhanced", "raw.dlq")
-			srv, client, name := table(t)
-			tableEnv = name
-			if err := prevclose.NewDynamoDB(client, name).Put(bounded(t), []prevclose.Close{{Symbol: "AMZN", Date: date(t, "2024-07-10"), Close: 196.365}}); err != nil {
-				t.Fatal(err)
-			}
-			hosts := map[string]string{"host.docker.internal:9092": kc.ListenAddrs()[0], "http://host.docker.internal:8000": srv.Endpoint}
-			return hosts, map[string]string{"PREV_CLOSE_TABLE": tableEnv}, fixture
-		},
-		check: func(t *testing.T, response []byte) {
-			var got struct{ Records, Enhanced, DLQ, Neutral, Unknown int }
-			if err := json.Unmarshal(response, &got); err != nil {
-				t.Fatalf("response %s: %v", response, err)
-			}
-			if got.Records != 4 || got.Enhanced != 3 || got.DLQ != 1 || got.Neutral != 3 || got.Unknown != 0 {
-				t.Errorf("counts = %+v, want 4 records: 3 enhanced (Neutral against the 196.365 close), 1 to the DLQ", got)
-			}
-			enhanced := consume(t, kc, "enhanced", 3)
-			if len(enhanced) != 3 {
-				t.Fatalf("enhanced has %d records, want 3", len(enhanced))
-			}
-			if first := string(enhanced[0].Value); !strings.Contains(first, `"%change":-0.8784661217630548,"indicator":"Neutral","prevClose":196.365`) {
-				t.Errorf("first enhanced record = %s, want the reference's %%change against 196.365", first)
-			}
-			dlq := consume(t, kc, "raw.dlq", 1)
-			if len(dlq) != 1 {
-				t.Fatalf("raw.dlq has %d records, want 1", len(dlq))
-			}
-			headers := map[string]string{}
-			for _, h := range dlq[0].Headers {
-				headers[h.Key] = string(h.Value)
-			}
-			if headers["source"] != "raw/0/1045" || headers["error"] == "" {
-				t.Errorf("dlq headers = %v, want source raw/0/1045 and an error", headers)
-			}
-		},
-	}
-}
-
-func indexCase() emulatorCase {
-	var (
-		kc     *kfake.Cluster
-		search *searchtest.Server
-	)
-	return emulatorCase{
-		fixture: "index-msk.json",
-		envFile: "index.env.json",
-		setup: func(t *testing.T, fixture []byte) (map[string]string, map[string]string, []byte) {
-			kc = kafkaCluster(t, 1, "enhanced", "enhanced.dlq")
-			// The template signs with SigV4 (the function's role): the fake checks the signature.
-			search = searchtest.NewServer(t, searchtest.Options{SigV4: &searchtest.SigV4{Region: awsEnv["AWS_REGION"], Service: "es",
-				Credentials: aws.Credentials{AccessKeyID: awsEnv["AWS_ACCESS_KEY_ID"], SecretAccessKey: awsEnv["AWS_SECRET_ACCESS_KEY"]}}})
-			hosts := map[string]string{"host.docker.internal:9092": kc.ListenAddrs()[0], "http://host.docker.internal:9200": search.URL}
-			return hosts, map[string]string{"OPENSEARCH_AUTH": "sigv4"}, fixture
-		},
-		check: func(t *testing.T, response []byte) {
-			var got struct{ Records, Indexed, DLQ int }
-			if err := json.Unmarshal(response, &got); err != nil {
-				t.Fatalf("response %s: %v", response, err)
-			}
-			if got.Records != 6 || got.Indexed != 5 || got.DLQ != 1 {
-				t.Errorf("counts = %+v, want 6 records: 5 indexed, 1 to the DLQ", got)
-			}
-			if n := search.Count(); n != 5 {
-				t.Errorf("OpenSearch holds %d documents, want 5", n)
-			}
-			if dlq := consume(t, kc, "enhanced.dlq", 1); len(dlq) != 1 {
-				t.Errorf("enhanced.dlq has %d records, want 1", len(dlq))
-			}
-		},
-	}
-}
-
 func prevCloseCase() emulatorCase {
 	var (
 		client *dynamodb.Client
@@ -322,77 +243,4 @@ func prevCloseCase() emulatorCase {
 			}
 		},
 	}
-}
-
-func provisionCase() emulatorCase {
-	var (
-		kc    *kfake.Cluster
-		mu    sync.Mutex
-		reply cfn.Response
-	)
-	return emulatorCase{
-		fixture: "provision-create.json",
-		envFile: "provision.env.json",
-		setup: func(t *testing.T, fixture []byte) (map[string]string, map[string]string, []byte) {
-			kc = kafkaCluster(t, 3)
-			cloudformation := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, err := io.ReadAll(r.Body)
-				if err != nil || r.Method != http.MethodPut {
-					t.Errorf("response: %s %v", r.Method, err)
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if err := json.Unmarshal(body, &reply); err != nil {
-					t.Errorf("response body %s: %v", body, err)
-				}
-			}))
-			t.Cleanup(cloudformation.Close)
-			var ev map[string]any
-			if err := json.Unmarshal(fixture, &ev); err != nil {
-				t.Fatal(err)
-			}
-			ev["ResponseURL"] = cloudformation.URL + "/response?X-Amz-Signature=x"
-			ev["ResourceProperties"].(map[string]any)["BootstrapServers"] = strings.Join(kc.ListenAddrs(), ",")
-			event, err := json.Marshal(ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return nil, nil, event
-		},
-		check: func(t *testing.T, _ []byte) {
-			mu.Lock()
-			got := reply
-			mu.Unlock()
-			if got.Status != cfn.StatusSuccess || got.LogicalResourceID != "KafkaSetup" || !strings.HasPrefix(got.PhysicalResourceID, "finfeed-kafka:") {
-				t.Fatalf("CloudFormation got %+v, want SUCCESS for KafkaSetup", got)
-			}
-			adm := kadm.NewClient(mustClient(t, kc))
-			topics, err := adm.ListTopics(bounded(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, name := range []string{"raw", "enhanced", "raw.dlq", "enhanced.dlq"} {
-				if d, ok := topics[name]; !ok || len(d.Partitions) != 3 {
-					t.Errorf("topic %s: %+v, want 3 partitions", name, d)
-				}
-			}
-			acls, err := adm.DescribeACLs(bounded(t), kadm.NewACLs().Allow("User:acme").AllowHosts().AnyResource().Operations(kadm.OpAny).ResourcePatternType(kadm.ACLPatternAny))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := len(acls[0].Described); n != 3 {
-				t.Errorf("customer acme has %d ACLs, want 3 (read and describe enhanced, its group): %+v", n, acls[0].Described)
-			}
-		},
-	}
-}
-
-func mustClient(t *testing.T, c *kfake.Cluster) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
 }

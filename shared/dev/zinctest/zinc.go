@@ -30,6 +30,13 @@ const (
 type Server struct {
 	// URL is the base URL, http://127.0.0.1:PORT.
 	URL string
+
+	user, password string
+}
+
+// Connect is a zinc started elsewhere (`make local-opensearch`) at url, with that admin login.
+func Connect(url, user, password string) *Server {
+	return &Server{URL: url, user: user, password: password}
 }
 
 // Binary is $ZINC_BIN, the repository's bin/zinc (`make zinc`, part of `make deps`), or a fresh build of
@@ -114,7 +121,7 @@ func Start(t testing.TB) *Server {
 	}()
 	select {
 	case u := <-addr:
-		return &Server{URL: u}
+		return &Server{URL: u, user: User, password: Password}
 	case <-exited:
 		t.Fatalf("zinc exited before listening:\n%s", stderr.String())
 	case <-time.After(60 * time.Second):
@@ -148,7 +155,7 @@ func (s *Server) Do(t testing.TB, method, path, body string) (int, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth(User, Password)
+	req.SetBasicAuth(s.user, s.password)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
