@@ -210,8 +210,8 @@ LOCAL_CLOSES ?= $(FIXTURES)/seed-sample.prev-closes.csv
 LOCAL_KAFKA_FLAGS ?=
 FEED ?= $(GO) run ./cmd/feed
 SAM_LOCAL_INVOKE := sam local invoke --add-host host.docker.internal:host-gateway
-# $(call wait_port,PORT): wait up to 60 s until something listens on LOCAL_DIAL:PORT
-wait_port = for i in $$(seq 600); do (exec 3<>/dev/tcp/$(LOCAL_DIAL)/$(1)) 2>/dev/null && break; sleep 0.1; done
+# $(call wait_port,PORT): wait up to 3 minutes (a cold `go run` builds first) until something listens on LOCAL_DIAL:PORT
+wait_port = for i in $$(seq 1800); do (exec 3<>/dev/tcp/$(LOCAL_DIAL)/$(1)) 2>/dev/null && break; sleep 0.1; done
 
 .PHONY: local-kafka local-dynamodb local-opensearch
 
@@ -236,10 +236,10 @@ local-dynamodb: $(DYNALITE_DIR)/node_modules/.package-lock.json
 	wait $$dyn
 
 ## local-opensearch: the ZincSearch wrapper (an Elasticsearch-compatible stand-in, bin/zinc) on LOCAL_HOST:9200 with
-## the admin login of events/index.env.json, data in a temporary directory; runs until Ctrl-C
+## the admin login of events/index.env.json, its data in bin/local-opensearch (emptied at each start); runs until Ctrl-C
 local-opensearch: $(BIN)/zinc
-	@set -euo pipefail; data=$$(mktemp -d); trap 'rm -rf "$$data"' EXIT; \
-	ZINC_DATA_PATH=$$data ZINC_FIRST_ADMIN_USER=admin ZINC_FIRST_ADMIN_PASSWORD=$(LOCAL_OPENSEARCH_PASSWORD) ZINC_TELEMETRY=false \
+	@rm -rf $(BIN)/local-opensearch && mkdir -p $(BIN)/local-opensearch
+	@ZINC_DATA_PATH=$(BIN)/local-opensearch ZINC_FIRST_ADMIN_USER=admin ZINC_FIRST_ADMIN_PASSWORD=$(LOCAL_OPENSEARCH_PASSWORD) ZINC_TELEMETRY=false \
 		ZINC_SENTRY=false ZINC_SHARD_NUM=1 GIN_MODE=release $(BIN)/zinc -addr $(LOCAL_HOST):9200
 
 ## invoke-<fn>: sam local invoke with the function's event fixture and env-vars file, against local-kafka,
