@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +13,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/dev/broker"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
+	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/topics"
 )
@@ -22,8 +26,10 @@ func TestLocalForContainers(t *testing.T) {
 	raw := readLines(t, fixtures.Path(t, fixtures.JPMRaw))[:40]
 	closes := fixtures.Path(t, fixtures.JPMPrevCloses)
 	want := expected(t, closes, raw)
+	srv := searchtest.NewServer(t, searchtest.Options{})
 	r := startLocal(t, nil, "--listen", "127.0.0.1:0", "--advertise", name, "--service-password", "svc-Pa55",
-		"--operator-password", "op-Pa55", "--replay", writeFile(t, "raw.ndjson", raw), "--prev-closes", closes, "--speed", "0")
+		"--operator-password", "op-Pa55", "--replay", writeFile(t, "raw.ndjson", raw), "--prev-closes", closes, "--speed", "0",
+		"--opensearch-url", srv.URL, "--http", "127.0.0.1:0")
 	host, port, err := net.SplitHostPort(r.addr)
 	if err != nil || host != name {
 		t.Fatalf("banner address %q, want %s:PORT:\n%s", r.addr, name, r.stdout)
@@ -67,4 +73,19 @@ func TestLocalForContainers(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("read %d of the %d enriched bars through the advertised name", len(got), len(want))
 	}
+	// the index function's mapping and the chart's reader are feed local's own clients too
+	waitFor(t, "every bar indexed", func() bool { return srv.Count() >= len(want) })
+	m := chartRE.FindStringSubmatch(r.stdout.String())
+	if m == nil {
+		t.Fatalf("no chart URL printed:\n%s", r.stdout)
+	}
+	waitFor(t, "the chart to hold JPM", func() bool {
+		resp, err := http.Get(m[1] + "api/meta")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var meta struct{ Symbols []string }
+		return json.NewDecoder(resp.Body).Decode(&meta) == nil && slices.Contains(meta.Symbols, "JPM")
+	})
 }

@@ -47,8 +47,8 @@ func startChart(ctx context.Context, s *localstack.Stack, o localOptions, log *s
 	if err != nil {
 		return nil, fmt.Errorf("chart: --http: %w", err)
 	}
-	cl, err := kafka.NewClient(ctx, s.Broker().CustomerKafka(), kafka.Deps{}, kgo.ClientID("finfeed-chart"),
-		kgo.ConsumeTopics(s.Enrich().EnhancedTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kafka.NewClient(ctx, s.Broker().CustomerKafka(), kafka.Deps{}, append(s.Broker().DialOpts(), kgo.ClientID("finfeed-chart"),
+		kgo.ConsumeTopics(s.Enrich().EnhancedTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("chart: %w", err)

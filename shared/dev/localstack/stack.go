@@ -153,7 +153,7 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 // startIndex starts the index function (indexfn.New, the Lambda's constructor) on enhanced.
 func (s *Stack) startIndex(ctx context.Context, cfg Config) error {
 	var err error
-	if s.indexer, err = indexfn.New(ctx, *s.index, s.log); err != nil {
+	if s.indexer, err = indexfn.New(ctx, *s.index, s.log, s.broker.DialOpts()...); err != nil {
 		return fmt.Errorf("index function: %w", err)
 	}
 	m, err := esm.New(ctx, s.broker.ServiceKafka(), esm.Config{
