@@ -11,6 +11,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -69,12 +70,14 @@ func runEnrich(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 // enrichLines streams stdin to stdout and returns how many lines were rejected. Blank lines carry no record and
-// are skipped.
+// are skipped. The indicators come from the enrich function's own fold, fed in input order as one partition:
+// every line bar.DecodeRaw accepts, whether or not its previous close is known.
 func enrichLines(ctx context.Context, e *enrich.Enricher, in io.Reader, out, errOut io.Writer) (int, error) {
 	r := bufio.NewReaderSize(in, 64<<10)
 	w := bufio.NewWriterSize(out, 64<<10)
 	var buf []byte
 	rejected := 0
+	state := fold.New()
 	for lineNo := 1; ; lineNo++ {
 		line, err := r.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -95,7 +98,9 @@ func enrichLines(ctx context.Context, e *enrich.Enricher, in io.Reader, out, err
 				rejected++
 				fmt.Fprintf(errOut, "line %d: %v\n", lineNo, derr)
 			} else {
+				res := state.Apply(&raw)
 				en, eerr := e.Enrich(ctx, &raw)
+				en.Indicators = res.Indicators
 				switch {
 				case errors.Is(eerr, bar.ErrInvalid):
 					rejected++

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +76,7 @@ func runLocal(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	fs.StringVar(&o.customerPassword, "customer-password", defaultCustomerPassword, "customer password")
 	fs.Float64Var(&o.speed, "speed", defaultSpeed, "replay speed against bar timestamps: 1 real time, 60 a market minute per second, 0 as fast as possible;\n"+
 		"a pause of more than 5 bar intervals (5 minutes of bar time: overnight, weekends) is cut to 5, so a multi-day file plays its sessions back to back")
-	fs.StringVar(&o.dataDir, "data-dir", "", "keep the broker's records and committed offsets in DIR across restarts")
+	fs.StringVar(&o.dataDir, "data-dir", "", "keep the broker's records, committed offsets and the indicator state in DIR across restarts")
 	fs.BoolVar(&o.noAuth, "no-auth", false, "no SASL and no ACLs, so any Kafka tool (kcat) can attach")
 	fs.StringVar(&o.opensearchURL, "opensearch-url", "", "also run the index function on enhanced into this OpenSearch (OPENSEARCH_AUTH, INDEX_* etc. from the environment as for the Lambda; default auth none)")
 	fs.IntVar(&o.batchSize, "batch-size", esm.DefaultBatchSize, "event-source mapping: most records per invocation")
@@ -145,6 +146,7 @@ func serveLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) e
 		PrevCloseTable: o.prevClosesTable,
 		PrevClosesFile: o.prevCloses,
 		OpenSearchURL:  o.opensearchURL,
+		StateDir:       stateDir(o.dataDir),
 		BatchSize:      o.batchSize,
 		BatchWindow:    o.batchWindow,
 		Wrap:           o.wrapHandler,
@@ -221,7 +223,7 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 			o.kafkaAddr, addr, o.advertise, o.advertise)
 	}
 	if o.dataDir != "" {
-		fmt.Fprintf(&w, "  data dir %s: records and committed offsets survive a restart\n", o.dataDir)
+		fmt.Fprintf(&w, "  data dir %s: records, committed offsets and indicator state survive a restart\n", o.dataDir)
 	}
 	pace := "as fast as possible"
 	if o.speed > 0 {
@@ -273,4 +275,13 @@ func orAWS(endpoint string) string {
 		return "AWS"
 	}
 	return endpoint
+}
+
+// stateDir is where the enrich function checkpoints its indicator state under --data-dir (beside the broker's
+// own files), so a restart continues the indicators; without --data-dir the state lives in memory.
+func stateDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return filepath.Join(dataDir, "enrich-state")
 }

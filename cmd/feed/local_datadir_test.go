@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,12 +18,15 @@ import (
 )
 
 // TestLocalDataDirRestart: a second run on the same --data-dir still has the first run's records, and its
-// enrich group resumes from the committed offsets: nothing is enriched twice.
+// enrich group resumes from the committed offsets: nothing is enriched twice. The second run's JPM bars carry
+// indicators that continue the first run's (sma50 over bars of both runs), from the state checkpointed in the
+// data dir.
 func TestLocalDataDirRestart(t *testing.T) {
 	dir := t.TempDir()
 	closes := fixtures.Path(t, fixtures.JPMPrevCloses)
-	first := readLines(t, fixtures.Path(t, fixtures.SeedRaw))
-	second := readLines(t, fixtures.Path(t, fixtures.JPMRaw))[:4]
+	jpm := readLines(t, fixtures.Path(t, fixtures.JPMRaw))
+	first := append(readLines(t, fixtures.Path(t, fixtures.SeedRaw)), jpm[:40]...)
+	second := jpm[40:70]
 	args := func(replay string) []string {
 		return []string{"--data-dir", dir, "--replay", replay, "--prev-closes", closes, "--kafka-addr", "127.0.0.1:0",
 			"--customer-user", "alice", "--customer-password", "pw", "--speed", "0", "--batch-window", "10ms"}
@@ -32,6 +36,9 @@ func TestLocalDataDirRestart(t *testing.T) {
 	saramaRead(t, r.addr, "alice", "pw", "enhanced", len(first))
 	if code := r.stop(); code != exitOK {
 		t.Fatalf("first run exit: got %d, want 0; stderr:\n%s", code, r.stderr)
+	}
+	if ckpts, _ := filepath.Glob(filepath.Join(dir, "enrich-state", "raw", "*", "*.ckpt")); len(ckpts) == 0 {
+		t.Errorf("no state checkpoint under %s after the first run", filepath.Join(dir, "enrich-state"))
 	}
 
 	r = startLocal(t, nil, args(writeFile(t, "second.ndjson", second))...)
@@ -46,6 +53,9 @@ func TestLocalDataDirRestart(t *testing.T) {
 		if seen[v] != 1 {
 			t.Errorf("%s: in enhanced %d times, want once", id, seen[v])
 		}
+	}
+	if last := want[jpmID(t, second[len(second)-1])]; !strings.Contains(last, `"sma50":2`) {
+		t.Errorf("the second run's last bar has no sma50 over both runs' bars: %s", last)
 	}
 	saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw", len(all))
 
@@ -137,4 +147,13 @@ func TestLocalDataDirResumeWritesEachSessionBarOnce(t *testing.T) {
 			t.Errorf("ingested bar %s: in raw %d times, want once", rec.Value, count[string(rec.Value)])
 		}
 	}
+}
+
+func jpmID(t *testing.T, line string) string {
+	t.Helper()
+	raw, err := bar.DecodeRaw([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return barID(raw.Symbol, raw.Time)
 }

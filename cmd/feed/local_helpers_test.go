@@ -17,6 +17,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -56,15 +57,18 @@ func expected(t *testing.T, closesCSV string, rawLines []string) map[string]stri
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store}
 	want := map[string]string{}
+	state := fold.New() // the indicators, as feed enrich folds them: every valid line in order
 	for _, l := range rawLines {
 		raw, err := bar.DecodeRaw([]byte(l))
 		if err != nil {
 			continue
 		}
+		res := state.Apply(&raw)
 		en, err := e.Enrich(context.Background(), &raw)
 		if err != nil {
 			t.Fatal(err)
 		}
+		en.Indicators = res.Indicators
 		want[barID(raw.Symbol, raw.Time)] = string(bar.AppendEnriched(nil, &en))
 	}
 	return want

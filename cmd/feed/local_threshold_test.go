@@ -8,6 +8,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -68,15 +69,18 @@ func enrichAt(t *testing.T, closesCSV string, rawLines []string, pct float64) ma
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: pct}, Store: store}
 	out := map[string]string{}
+	state := fold.New() // the indicators, as feed enrich folds them
 	for _, l := range rawLines {
 		raw, err := bar.DecodeRaw([]byte(l))
 		if err != nil {
 			t.Fatalf("raw line %s: %v", l, err)
 		}
+		res := state.Apply(&raw)
 		en, err := e.Enrich(context.Background(), &raw)
 		if err != nil {
 			t.Fatal(err)
 		}
+		en.Indicators = res.Indicators
 		out[barID(raw.Symbol, raw.Time)] = string(bar.AppendEnriched(nil, &en))
 	}
 	return out

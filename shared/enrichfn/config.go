@@ -9,9 +9,11 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/state"
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
@@ -24,22 +26,40 @@ type Config struct {
 	PrevCloseTable string
 	PrevClosesFile string
 	Threshold      float64
+	// StateBucket (S3, the Lambda) or StateDir (a directory, local runs) keeps the checkpoints of the indicator
+	// state; with neither they stay in this process's memory (a new process replays raw from its start).
+	StateBucket string
+	StateDir    string
+	// CheckpointEvery is the bar time between two checkpoints of a partition (0: after every batch).
+	CheckpointEvery time.Duration
 }
 
 // Load reads the environment: the kafka package's KAFKA_* variables, ENHANCED_TOPIC (default enhanced),
-// DLQ_TOPIC (default raw.dlq), PREV_CLOSE_TABLE or PREV_CLOSES_FILE, THRESHOLD_PCT (default 5). Every problem is
-// reported together.
+// DLQ_TOPIC (default raw.dlq), PREV_CLOSE_TABLE or PREV_CLOSES_FILE, THRESHOLD_PCT (default 5), STATE_BUCKET or
+// STATE_DIR (at most one) and STATE_CHECKPOINT_EVERY (a Go duration, default 5m). Every problem is reported
+// together.
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	kc, err := kafka.Load(getenv)
 	errs = append(errs, err)
 	c := Config{
-		Kafka:          kc,
-		EnhancedTopic:  orDefault(getenv("ENHANCED_TOPIC"), topics.Enhanced),
-		DLQTopic:       orDefault(getenv("DLQ_TOPIC"), topics.RawDLQ),
-		PrevCloseTable: strings.TrimSpace(getenv("PREV_CLOSE_TABLE")),
-		PrevClosesFile: strings.TrimSpace(getenv("PREV_CLOSES_FILE")),
-		Threshold:      enrich.DefaultThreshold,
+		Kafka:           kc,
+		EnhancedTopic:   orDefault(getenv("ENHANCED_TOPIC"), topics.Enhanced),
+		DLQTopic:        orDefault(getenv("DLQ_TOPIC"), topics.RawDLQ),
+		PrevCloseTable:  strings.TrimSpace(getenv("PREV_CLOSE_TABLE")),
+		PrevClosesFile:  strings.TrimSpace(getenv("PREV_CLOSES_FILE")),
+		Threshold:       enrich.DefaultThreshold,
+		StateBucket:     strings.TrimSpace(getenv("STATE_BUCKET")),
+		StateDir:        strings.TrimSpace(getenv("STATE_DIR")),
+		CheckpointEvery: state.DefaultCheckpointEvery,
+	}
+	if v := strings.TrimSpace(getenv("STATE_CHECKPOINT_EVERY")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("STATE_CHECKPOINT_EVERY: %q is not a duration such as 5m", v))
+		} else {
+			c.CheckpointEvery = d
+		}
 	}
 	if v := strings.TrimSpace(getenv("THRESHOLD_PCT")); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -64,6 +84,12 @@ func (c Config) validate() error {
 	case c.PrevCloseTable != "" && c.PrevClosesFile != "":
 		errs = append(errs, errors.New("PREV_CLOSE_TABLE and PREV_CLOSES_FILE: set one, not both"))
 	}
+	if c.StateBucket != "" && c.StateDir != "" {
+		errs = append(errs, errors.New("STATE_BUCKET and STATE_DIR: set one, not both"))
+	}
+	if c.CheckpointEvery < 0 {
+		errs = append(errs, fmt.Errorf("STATE_CHECKPOINT_EVERY: must not be negative, got %v", c.CheckpointEvery))
+	}
 	if math.IsNaN(c.Threshold) || math.IsInf(c.Threshold, 0) || c.Threshold <= 0 {
 		errs = append(errs, fmt.Errorf("THRESHOLD_PCT: must be a positive percentage, got %v", c.Threshold))
 	}
@@ -79,6 +105,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("prevCloseTable", c.PrevCloseTable),
 		slog.String("prevClosesFile", c.PrevClosesFile),
 		slog.Float64("thresholdPct", c.Threshold),
+		slog.String("stateBucket", c.StateBucket),
+		slog.String("stateDir", c.StateDir),
+		slog.Duration("checkpointEvery", c.CheckpointEvery),
 	)
 }
 

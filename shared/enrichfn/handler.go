@@ -12,9 +12,15 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/enrich"
+	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/mskbatch"
+	"github.com/finfeed/finfeed/shared/state"
 )
+
+// State is the engine that keeps each raw partition's fold (indicator series) across batches, retries and
+// containers.
+type State = state.Engine[*fold.Partition]
 
 // Producer is the part of a Kafka client the handler writes with (a *kgo.Client).
 type Producer = kafka.Producer
@@ -35,6 +41,7 @@ var EnhancedHeaders = []kgo.RecordHeader{
 // Handler processes MSK batches.
 type Handler struct {
 	enricher      *enrich.Enricher
+	state         *State
 	producer      Producer
 	enhancedTopic string
 	dlqTopic      string
@@ -48,11 +55,11 @@ type Handler struct {
 }
 
 // NewHandler assembles a handler from its parts.
-func NewHandler(e *enrich.Enricher, p Producer, enhancedTopic, dlqTopic string, log *slog.Logger) *Handler {
+func NewHandler(e *enrich.Enricher, st *State, p Producer, enhancedTopic, dlqTopic string, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{enricher: e, producer: p, enhancedTopic: enhancedTopic, dlqTopic: dlqTopic, log: log, now: time.Now}
+	return &Handler{enricher: e, state: st, producer: p, enhancedTopic: enhancedTopic, dlqTopic: dlqTopic, log: log, now: time.Now}
 }
 
 // Counts say what one batch became.
@@ -89,6 +96,14 @@ type Batch struct {
 	Counts  Counts
 	// Rejects holds up to mskbatch.MaxReasons DLQ reasons, for the log.
 	Rejects []string
+	// leases are the folds of the batch's partitions, each with the offset after its last record: Commit keeps
+	// them once the records are written; a batch that fails never commits them.
+	leases []partitionLease
+}
+
+type partitionLease struct {
+	lease *state.Lease[*fold.Partition]
+	next  int64
 }
 
 // Handle is the Lambda entry point: build the batch, produce it, flush. Any error fails the whole batch so the
@@ -104,14 +119,17 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Batch, erro
 	start := time.Now()
 	b, err := h.Build(ctx, ev)
 	if err != nil {
+		h.Abort(&b)
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b, err
 	}
 	if err := kafka.ProduceAll(ctx, h.producer, b.Records); err != nil {
 		h.abortBuffered(ctx)
+		h.Abort(&b)
 		h.log.ErrorContext(ctx, "batch failed, will be retried", "err", err, "records", b.Counts.Records)
 		return b, err
 	}
+	h.Commit(ctx, &b)
 	if b.Counts.StaleServed > 0 {
 		h.log.WarnContext(ctx, "previous-close store failing: served last known closes", "staleServed", b.Counts.StaleServed)
 	}
@@ -125,9 +143,29 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Batch, erro
 	return b, nil
 }
 
+// Commit keeps the state of a batch whose records are written (Handle calls it after the produce succeeded):
+// each partition's fold stays in memory at the batch's end, checkpointed when due.
+func (h *Handler) Commit(ctx context.Context, b *Batch) {
+	for _, l := range b.leases {
+		h.state.Commit(ctx, l.lease, l.next)
+	}
+	b.leases = nil
+}
+
+// Abort drops the state of a batch that failed: memory keeps nothing of its partitions, so the retry starts
+// from a checkpoint and never sees what the failed attempt folded.
+func (h *Handler) Abort(b *Batch) {
+	for _, l := range b.leases {
+		h.state.Abort(l.lease)
+	}
+	b.leases = nil
+}
+
 // Build turns an event into output records without producing them. A bad record becomes a DLQ record; a
-// previous-close store fault is returned as an error. It decodes every record first, resolves the distinct
-// (symbol, trading date) lookups of the batch with one store call, then enriches.
+// previous-close store fault or a state that cannot be recovered (checkpoint store or Kafka unavailable) is
+// returned as an error. It decodes every record first, folding each valid one into its partition's state in
+// offset order, resolves the distinct (symbol, trading date) lookups of the batch with one store call, then
+// enriches. The caller must Commit or Abort the batch.
 func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error) {
 	n, size := mskbatch.Size(ev)
 	b := Batch{Records: make([]*kgo.Record, 0, n)}
@@ -138,10 +176,21 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	ds := make([]decoded, n)
 	lookups := make([]enrich.Lookup, 0, 64)
 	seen := make(map[enrich.Lookup]struct{}, 64)
+	var cur *partitionLease
 	for i, in := range mskbatch.Records(ev) {
+		if cur == nil || in.Topic != cur.lease.Topic || int32(in.Partition) != cur.lease.Partition {
+			l, err := h.state.Begin(ctx, in.Topic, int32(in.Partition), in.Offset)
+			if err != nil {
+				return b, err
+			}
+			b.leases = append(b.leases, partitionLease{lease: l})
+			cur = &b.leases[len(b.leases)-1]
+		}
+		cur.next = in.Offset + 1
 		ds[i].in = in
 		arena, ds[i].ok = h.decodeSafe(&ds[i], &recs[i], arena, &b)
 		if ds[i].ok {
+			ds[i].state = cur.lease.Fold.Apply(&ds[i].raw)
 			l := enrich.LookupOf(&ds[i].raw)
 			if _, dup := seen[l]; !dup {
 				seen[l] = struct{}{}
@@ -184,6 +233,8 @@ type decoded struct {
 	value []byte
 	raw   bar.Raw
 	ok    bool // false: out is already its DLQ record
+	// state is what the partition's fold gave the bar (its indicators).
+	state fold.Result
 }
 
 // decode reads a single input record into d, or makes out its DLQ record (ok false).
@@ -206,13 +257,14 @@ func (h *Handler) decode(d *decoded, out *kgo.Record, arena []byte, b *Batch) ([
 	return arena, true
 }
 
-// enrich makes out the enriched record of raw, or its DLQ record when it cannot be published.
-func (h *Handler) enrich(in *events.KafkaRecord, value []byte, raw *bar.Raw, closes map[enrich.Lookup]float64, out *kgo.Record, arena []byte, b *Batch) []byte {
-	e, err := h.enricher.EnrichResolved(raw, closes)
+// enrich makes out the enriched record of d, or its DLQ record when it cannot be published.
+func (h *Handler) enrich(d *decoded, closes map[enrich.Lookup]float64, out *kgo.Record, arena []byte, b *Batch) []byte {
+	e, err := h.enricher.EnrichResolved(&d.raw, closes)
 	if err != nil { // bar.ErrInvalid: every store fault was returned by Resolve
-		h.reject(in, out, value, err.Error(), b)
+		h.reject(d.in, out, d.value, err.Error(), b)
 		return arena
 	}
+	e.Indicators = d.state.Indicators
 	start := len(arena)
 	arena = append(arena, e.Symbol...)
 	mid := len(arena)

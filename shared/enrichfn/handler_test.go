@@ -31,6 +31,7 @@ import (
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/state"
 )
 
 // broker starts kfake on a real loopback port with the pipeline's topics.
@@ -66,7 +67,24 @@ func seedStore(t *testing.T) *prevclose.Memory {
 func newHandler(t *testing.T, p enrichfn.Producer, store enrich.PrevCloses) *enrichfn.Handler {
 	t.Helper()
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store}
-	return enrichfn.NewHandler(e, p, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	return enrichfn.NewHandler(e, noHistoryState(t), p, "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+}
+
+// noHistory is a replay source for tests whose events are their partitions' first records: nothing comes
+// before them. (The state tests replay from kfake.)
+type noHistory struct{}
+
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+	return nil
+}
+
+func noHistoryState(t testing.TB) *enrichfn.State {
+	t.Helper()
+	st, err := enrichfn.NewState(state.NewMemory(), noHistory{}, state.DefaultCheckpointEvery, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func fixture(t *testing.T) events.KafkaEvent {

@@ -21,7 +21,7 @@ func TestHandlePanicInOneRecord(t *testing.T) {
 	c := broker(t)
 	var logs bytes.Buffer
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: seedStore(t)}
-	h := enrichfn.NewHandler(e, producer(t, c), "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(&logs, nil)))
+	h := enrichfn.NewHandler(e, noHistoryState(t), producer(t, c), "enhanced", "raw.dlq", slog.New(slog.NewJSONHandler(&logs, nil)))
 	h.SetFault(func(stage string, in *events.KafkaRecord) {
 		switch {
 		case stage == "decode" && in.Partition == 1 && in.Offset == 8:

@@ -54,7 +54,7 @@ func (h *Handler) enrichSafe(d *decoded, closes map[enrich.Lookup]float64, out *
 	if h.fault != nil {
 		h.fault(stageEnrich, d.in)
 	}
-	return h.enrich(d.in, d.value, &d.raw, closes, out, arena, b)
+	return h.enrich(d, closes, out, arena, b)
 }
 
 // recovered makes out the dead letter of a record whose processing panicked with v, and logs the stack.

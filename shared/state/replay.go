@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/kafka"
@@ -23,29 +24,34 @@ type Kafka struct {
 
 // NewKafka returns a replay source that connects as cfg (a client per replay, closed after it).
 func NewKafka(cfg kafka.Config, deps kafka.Deps, opts ...kgo.Opt) *Kafka {
-	return &Kafka{cfg: cfg, deps: deps, opts: opts}
+	return &Kafka{cfg: cfg, deps: deps, opts: append([]kgo.Opt{
+		kgo.FetchMaxWait(250 * time.Millisecond),
+		kgo.FetchMaxPartitionBytes(16 << 20),
+	}, opts...)}
 }
 
-// Replay implements Source. It stops at the first record at or past to (the batch's own records are there, so
-// a replay always ends); ctx bounds it.
+// Replay implements Source. It first asks for the partition's start and end offsets, so it reads only records
+// that exist (a partition whose log ends before to, as under `sam local invoke` with a made-up event, gives what
+// it has); ctx bounds it.
 func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64, value []byte)) error {
 	if to <= 0 || (from >= 0 && from >= to) {
 		return nil
 	}
-	start := kgo.NewOffset().AtStart()
-	if from >= 0 {
-		start = kgo.NewOffset().At(from)
-	}
-	opts := append([]kgo.Opt{
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: start}}),
-		kgo.FetchMaxWait(250 * time.Millisecond),
-		kgo.FetchMaxPartitionBytes(16 << 20),
-	}, k.opts...)
-	cl, err := kafka.NewClient(ctx, k.cfg, k.deps, opts...)
+	cl, err := kafka.NewClient(ctx, k.cfg, k.deps, k.opts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
+	start, end, err := bounds(ctx, cl, topic, partition)
+	if err != nil {
+		return err
+	}
+	first := max(from, start)
+	stop := min(to, end)
+	if first >= stop {
+		return nil
+	}
+	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(first)}})
 	for {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -62,12 +68,12 @@ func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from,
 		}
 		done := false
 		fs.EachRecord(func(r *kgo.Record) {
-			if done || r.Offset >= to {
+			if done || r.Offset >= stop {
 				done = true
 				return
 			}
 			fn(r.Offset, r.Value)
-			if r.Offset == to-1 {
+			if r.Offset == stop-1 {
 				done = true
 			}
 		})
@@ -75,4 +81,29 @@ func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from,
 			return nil
 		}
 	}
+}
+
+// bounds returns the partition's log start offset and its end (the next offset to be written).
+func bounds(ctx context.Context, cl *kgo.Client, topic string, partition int32) (start, end int64, err error) {
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("start offset of %s/%d: %w", topic, partition, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("end offset of %s/%d: %w", topic, partition, err)
+	}
+	s, ok := starts.Lookup(topic, partition)
+	e, ok2 := ends.Lookup(topic, partition)
+	if !ok || !ok2 {
+		return 0, 0, fmt.Errorf("%s/%d: no such partition", topic, partition)
+	}
+	return s.Offset, e.Offset, nil
 }

@@ -40,6 +40,10 @@ type Config struct {
 	// own choice (benchmarks count or slow down requests with it).
 	NewStore func() (enrich.PrevCloses, error)
 
+	// StateDir, when set, keeps the enrich function's state checkpoints (its STATE_DIR), so a restart on the same
+	// broker data continues the indicators; empty: in memory, shared by the environments.
+	StateDir string
+
 	// OpenSearchURL, when set, also runs the index function on enhanced into this OpenSearch.
 	OpenSearchURL string
 
@@ -118,6 +122,8 @@ func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
 	bind := bindings(b, cfg, topics.EnrichGroup)
 	bind["ENHANCED_TOPIC"] = topics.Enhanced
 	bind["DLQ_TOPIC"] = topics.RawDLQ
+	bind["STATE_BUCKET"] = ""
+	bind["STATE_DIR"] = cfg.StateDir
 	c, err := enrichfn.Load(layer(bind, cfg.Getenv))
 	if err != nil {
 		return c, fmt.Errorf("enrich function configuration: %w", err)

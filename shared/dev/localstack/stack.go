@@ -20,6 +20,7 @@ import (
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/state"
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
@@ -71,8 +72,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Stack, err err
 	if err != nil {
 		return nil, err
 	}
+	checkpoints, err := stateStore(s.enrich)
+	if err != nil {
+		return nil, err
+	}
 	for i := range cfg.Environments {
-		if err := s.startEnrich(ctx, cfg, i, newStore); err != nil {
+		if err := s.startEnrich(ctx, cfg, i, newStore, checkpoints); err != nil {
 			return nil, err
 		}
 	}
@@ -111,8 +116,18 @@ func storeMaker(ctx context.Context, cfg Config, ec enrichfn.Config) (func() (en
 	}, nil
 }
 
-// startEnrich starts execution environment i: its store, its producer, the enrich handler and its mapping.
-func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore func() (enrich.PrevCloses, error)) error {
+// stateStore is where every environment's state engine checkpoints: the function's STATE_DIR, or one memory
+// store they share (as the Lambda's containers share the bucket).
+func stateStore(ec enrichfn.Config) (state.Store, error) {
+	if ec.StateDir != "" {
+		return state.NewFile(ec.StateDir)
+	}
+	return state.NewMemory(), nil
+}
+
+// startEnrich starts execution environment i: its store, its producer, its state engine (empty memory, the
+// shared checkpoints, replays from the broker as the service principal), the enrich handler and its mapping.
+func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore func() (enrich.PrevCloses, error), checkpoints state.Store) error {
 	store, err := newStore()
 	if err != nil {
 		return err
@@ -126,7 +141,12 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 		p = &watchedProducer{Producer: out, topic: s.enrich.EnhancedTopic, seen: cfg.Observe.Enhanced}
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: s.enrich.Threshold}, Store: store}
-	h := enrichfn.NewHandler(e, p, s.enrich.EnhancedTopic, s.enrich.DLQTopic, s.log)
+	st, err := enrichfn.NewState(checkpoints, state.NewKafka(s.broker.ServiceKafka(), kafka.Deps{},
+		kgo.ClientID(fmt.Sprintf("%s-replay-%d", s.enrich.Kafka.ClientID, i))), s.enrich.CheckpointEvery, s.log)
+	if err != nil {
+		return err
+	}
+	h := enrichfn.NewHandler(e, st, p, s.enrich.EnhancedTopic, s.enrich.DLQTopic, s.log)
 	var handle esm.Handler = func(ctx context.Context, ev events.KafkaEvent) error {
 		c, err := h.Handle(ctx, ev)
 		if err != nil {

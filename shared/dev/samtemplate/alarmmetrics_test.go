@@ -23,6 +23,7 @@ import (
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/ingest"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/finfeed/finfeed/shared/state"
 )
 
 // emitted is what a component's EMF lines declare: its metric names and the one dimension set, with the value
@@ -60,6 +61,13 @@ func emfDeclared(t *testing.T, out []byte) (names map[string]bool, dims [][]stri
 	return names, dims, values
 }
 
+// noHistory is a replay source with nothing before the test's one-record batch.
+type noHistory struct{}
+
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+	return nil
+}
+
 type discardProducer struct{}
 
 func (discardProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
@@ -74,8 +82,12 @@ func enrichEmits(t *testing.T) emitted {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := enrichfn.NewState(state.NewMemory(), noHistory{}, state.DefaultCheckpointEvery, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := enrichfn.NewHandler(&enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: store},
-		discardProducer{}, "enhanced", "raw.dlq", nil)
+		st, discardProducer{}, "enhanced", "raw.dlq", nil)
 	var out bytes.Buffer
 	h.EmitMetrics(&out, "finfeed-test-enrich")
 	bar := `{"open":1,"high":2,"low":1,"close":2,"volume":1,"timestamp":"2024-07-11 19:49:00","symbol":"NVDA"}`

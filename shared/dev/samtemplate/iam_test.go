@@ -64,12 +64,20 @@ var allowedActions = map[string][]string{
 		"kafka-cluster:DescribeCluster", "kafka-cluster:AlterCluster", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
 		"kafka-cluster:AlterTopic", "kafka-cluster:DeleteTopic", "kafka-cluster:DescribeTopicDynamicConfiguration",
 		"kafka-cluster:AlterTopicDynamicConfiguration"}),
-	"EnrichRole":            slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query", "dynamodb:BatchGetItem"}),
+	"EnrichRole": slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query", "dynamodb:BatchGetItem"},
+		[]string{"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
 	"IndexRole":             slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}),
 	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterTaskRole":      slices.Concat(produce, []string{"secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterExecutionRole": slices.Concat(writeLogs, []string{"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}),
 }
+
+// stateObjects are the enrich function's checkpoint objects (shared/state.S3Prefix in the stack's bucket), and
+// stateBucket the bucket itself, which s3:ListBucket may name only with a condition on that prefix.
+var (
+	stateObjects = regexp.MustCompile(`^arn:aws:s3:::[a-z0-9.-]+/state/v1/\*$`)
+	stateBucket  = regexp.MustCompile(`^arn:aws:s3:::[a-z0-9.-]+$`)
+)
 
 // namedDomain is an OpenSearch resource of one named domain (its paths), not of every domain in the account.
 var namedDomain = regexp.MustCompile(`^arn:aws:es:[a-z0-9-]+:\d{12}:domain/[a-z0-9-]+/\*$`)
@@ -181,6 +189,9 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 				for _, g := range roleGrants(t, tpl, id, s) {
 					for _, a := range g.actions {
+						if a == "s3:ListBucket" && !listsStatePrefixOnly(g.condition) {
+							t.Errorf("%s (%s) grants s3:ListBucket without the condition s3:prefix like state/v1/*: %v", id, g.from, g.condition)
+						}
 						if !slices.Contains(allowed, a) {
 							t.Errorf("%s (%s) grants %s, which nothing of it uses", id, g.from, a)
 						}
@@ -206,6 +217,14 @@ func resourceProblem(action, resource string) string {
 		return ""
 	case resource == "*":
 		return "every resource in the account"
+	case action == "s3:GetObject" || action == "s3:PutObject":
+		if !stateObjects.MatchString(resource) {
+			return "want the state checkpoints (<bucket>/state/v1/*), not the bucket or every bucket"
+		}
+	case action == "s3:ListBucket":
+		if !stateBucket.MatchString(resource) {
+			return "want the state bucket itself"
+		}
 	case strings.HasPrefix(action, "es:"):
 		if !namedDomain.MatchString(resource) {
 			return "want the stack's domain (domain/<name>/*), not every domain"
@@ -222,6 +241,9 @@ func TestLeastPrivilegeCatchesWideGrants(t *testing.T) {
 		{"es:ESHttpPost", "arn:aws:es:us-east-1:123456789012:domain/*"},
 		{"kafka-cluster:DeleteTopic", "arn:aws:kafka:us-east-1:123456789012:topic/finfeed-dev/0000-1/*"},
 		{"dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/*"},
+		{"s3:GetObject", "arn:aws:s3:::finfeed-state/*"},
+		{"s3:PutObject", "arn:aws:s3:::*/state/v1/*"},
+		{"s3:ListBucket", "arn:aws:s3:::*"},
 	} {
 		if resourceProblem(tt.action, tt.resource) == "" {
 			t.Errorf("%s on %s passes, want it refused", tt.action, tt.resource)
@@ -231,9 +253,24 @@ func TestLeastPrivilegeCatchesWideGrants(t *testing.T) {
 		{"ec2:CreateNetworkInterface", "*"},
 		{"es:ESHttpPost", "arn:aws:es:us-east-1:123456789012:domain/finfeed-dev/*"},
 		{"kafka-cluster:ReadData", "arn:aws:kafka:us-east-1:123456789012:topic/finfeed-dev/0000-1/raw"},
+		{"s3:PutObject", "arn:aws:s3:::finfeed-dev-statebucket-1x2y/state/v1/*"},
+		{"s3:ListBucket", "arn:aws:s3:::finfeed-dev-statebucket-1x2y"},
 	} {
 		if p := resourceProblem(tt.action, tt.resource); p != "" {
 			t.Errorf("%s on %s refused (%s), want it accepted", tt.action, tt.resource, p)
+		}
+	}
+	for _, c := range []struct {
+		cond map[string]any
+		ok   bool
+	}{
+		{map[string]any{"StringLike": map[string]any{"s3:prefix": "state/v1/*"}}, true},
+		{map[string]any{"StringLike": map[string]any{"s3:prefix": []any{"state/v1/*"}}}, true},
+		{map[string]any{"StringLike": map[string]any{"s3:prefix": "*"}}, false},
+		{nil, false},
+	} {
+		if got := listsStatePrefixOnly(c.cond); got != c.ok {
+			t.Errorf("ListBucket condition %v: accepted %v, want %v", c.cond, got, c.ok)
 		}
 	}
 	if got := slices.Sorted(maps.Keys(allowedActions)); len(got) == 0 {
@@ -358,4 +395,16 @@ func TestBroughtSecretKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listsStatePrefixOnly reports whether a ListBucket statement's condition limits it to the state prefix.
+func listsStatePrefixOnly(cond map[string]any) bool {
+	like, _ := cond["StringLike"].(map[string]any)
+	switch p := like["s3:prefix"].(type) {
+	case string:
+		return p == "state/v1/*"
+	case []any:
+		return len(p) == 1 && p[0] == "state/v1/*"
+	}
+	return false
 }

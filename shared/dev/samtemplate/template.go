@@ -47,11 +47,13 @@ type Parameter struct {
 
 // Resource is one entry under Resources.
 type Resource struct {
-	Type       string
-	Condition  string
-	Properties map[string]any
-	Metadata   map[string]any
-	DependsOn  any
+	Type      string
+	Condition string
+	// DeletionPolicy is what CloudFormation does with the resource when the stack is deleted ("" = Delete).
+	DeletionPolicy string
+	Properties     map[string]any
+	Metadata       map[string]any
+	DependsOn      any
 }
 
 // Output is one entry under Outputs.

@@ -172,6 +172,11 @@ func TestChecksCatchMistakes(t *testing.T) {
 			want: `spec: Resources.PrevCloseTable.Properties: required property "KeySchema" is missing`,
 		},
 		{
+			name: "misspelt lifecycle property of the state bucket",
+			old:  "            ExpirationInDays: 14\n", new: "            ExpirationDays: 14\n",
+			want: `spec: Resources.StateBucket.Properties.LifecycleConfiguration.Rules[0]: unknown property "ExpirationDays"`,
+		},
+		{
 			name: "Ref to nothing",
 			old:  "THRESHOLD_PCT: \"5\"", new: "THRESHOLD_PCT: !Ref ThresholdPct",
 			want: `refs: Resources.EnrichFunction.Properties.Environment.Variables.THRESHOLD_PCT: Ref "ThresholdPct" is neither a parameter nor a resource`,
@@ -264,6 +269,23 @@ func TestTemplateDesign(t *testing.T) {
 	table := res("PrevCloseTable")
 	if table["BillingMode"] != "PAY_PER_REQUEST" || str(table["PointInTimeRecoverySpecification"].(map[string]any)["PointInTimeRecoveryEnabled"]) != "true" {
 		t.Errorf("PrevCloseTable = %v, want on-demand with point-in-time recovery", table)
+	}
+	bucket := res("StateBucket")
+	if r := tpl.Resources["StateBucket"]; r.DeletionPolicy != "Retain" {
+		t.Errorf("StateBucket: DeletionPolicy %q, want Retain (docs/deploy.md teardown says why)", r.DeletionPolicy)
+	}
+	pab := bucket["PublicAccessBlockConfiguration"].(map[string]any)
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if str(pab[k]) != "true" {
+			t.Errorf("StateBucket: %s is not true", k)
+		}
+	}
+	if _, ok := bucket["BucketEncryption"]; !ok {
+		t.Error("StateBucket: no default encryption")
+	}
+	rules := bucket["LifecycleConfiguration"].(map[string]any)["Rules"].([]any)
+	if r := rules[0].(map[string]any); str(r["ExpirationInDays"]) != "14" || r["Prefix"] != "state/" || r["Status"] != "Enabled" {
+		t.Errorf("StateBucket lifecycle = %v, want checkpoints under state/ deleted after 14 days", r)
 	}
 	domain := res("SearchDomain")
 	if _, ok := domain["VPCOptions"]; !ok {
