@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,8 +72,9 @@ func Build(t testing.TB, pkg string) string {
 
 // Emulator is a running emulator with one bootstrap.
 type Emulator struct {
-	url string
-	out *syncBuffer
+	url     string
+	out     *syncBuffer
+	invoked atomic.Bool // an invocation has answered, so an init phase has ended
 }
 
 // Start runs bootstrap under the emulator on free loopback ports with exactly env (plus PATH and HOME), waits
@@ -164,6 +166,7 @@ func (e *Emulator) InvokeRaw(event []byte) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("invoke: status %d: %s", resp.StatusCode, body.Bytes())
 	}
+	e.invoked.Store(true)
 	return body.Bytes(), nil
 }
 
@@ -189,8 +192,15 @@ var ErrNoInitReport = errors.New("no INIT REPORT in the emulator's output")
 
 // InitDuration is the init phase's duration as the emulator reports it (from process start to the runtime's
 // first request for work): the cold start Lambda bills as Init Duration.
+//
+// After an invocation has answered, the report is already written by the emulator but may still be on its way
+// through the output pipe: it is waited for (up to 10 s) rather than missed.
 func (e *Emulator) InitDuration() (time.Duration, error) {
 	m := initReport.FindSubmatch(e.out.Bytes())
+	for deadline := time.Now().Add(10 * time.Second); m == nil && e.invoked.Load() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		m = initReport.FindSubmatch(e.out.Bytes())
+	}
 	if m == nil {
 		return 0, ErrNoInitReport
 	}
