@@ -19,6 +19,7 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/browsertest"
 	"github.com/finfeed/finfeed/shared/dev/synth"
+	indicator "github.com/finfeed/finfeed/shared/indicators"
 	"github.com/finfeed/finfeed/shared/kafka"
 )
 
@@ -29,14 +30,17 @@ var chartRE = regexp.MustCompile(`chart: (http://127\.0\.0\.1:\d+/)`)
 // written to raw afterwards shows on the page without a reload. FINFEED_SCREENSHOT=path also saves the
 // screenshot there (make screenshot).
 func TestLocalChartInBrowser(t *testing.T) {
-	browsertest.Find(t) // before anything starts: a missing browser fails at once
-	const symbol = "MSFT"
-	var want int
+	browsertest.Find(t)                  // before anything starts: a missing browser fails at once
+	const symbol = "AAPL"                // the session's symbol with both MA crosses and a volume alert
+	var want, crosses, alerts, sma20 int // the symbol's bars, and what their indicators should show
 	var last bar.Raw
+	series := new(indicator.Series) // the indicators of the session as the enrich function computes them
 	for _, b := range synth.Default().Bars {
 		if b.Symbol == symbol {
 			want++
 			last = b
+			v := series.Apply(&b)
+			crosses, alerts, sma20 = crosses+boolInt(v.MACross != ""), alerts+boolInt(v.VolumeAlert), sma20+boolInt(v.HasSMA20)
 		}
 	}
 	r := startLocal(t, nil, "--kafka-addr", "127.0.0.1:0", "--speed", "0", "--batch-window", "20ms", "--http", "127.0.0.1:0")
@@ -50,6 +54,14 @@ func TestLocalChartInBrowser(t *testing.T) {
 	})
 	if n, err := strconv.Atoi(ds["candles"]); err != nil || n < 100 {
 		t.Errorf("the chart drew %q candles of %d bars, want at least 100 (as many as fit)", ds["candles"], want)
+	}
+	for name, want := range map[string]int{"crosses": crosses, "alerts": alerts, "sma20": sma20} {
+		if ds[name] != strconv.Itoa(want) {
+			t.Errorf("the page holds %s bars with %s, want %d (indicators.Series on the session)", ds[name], name, want)
+		}
+	}
+	if crosses == 0 || alerts == 0 {
+		t.Errorf("the session's %s has %d MA crosses and %d volume alerts: the check above shows nothing", symbol, crosses, alerts)
 	}
 	if ds["lastTime"] != last.Time.Format(bar.TimestampLayout) {
 		t.Errorf("last candle at %q, want the session's last %s bar %s", ds["lastTime"], symbol, last.Time.Format(bar.TimestampLayout))
@@ -136,4 +148,11 @@ func TestLocalChartAddress(t *testing.T) {
 			t.Errorf("GET %sapi/meta: %s", m[1], resp.Status)
 		}
 	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

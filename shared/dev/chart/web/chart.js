@@ -138,6 +138,10 @@ function draw() {
   ds.interval = state.interval;
   ds.candles = bars.length;
   ds.total = state.bars.length;
+  // what the whole series carries, drawn or not
+  ds.crosses = state.bars.filter((b) => b.maCross).length;
+  ds.alerts = state.bars.filter((b) => b.volumeAlert).length;
+  ds.sma20 = state.bars.filter((b) => b.sma20 != null).length;
   if (!bars.length) {
     g.fillStyle = '#7b8794';
     g.fillText('waiting for bars…', W / 2 - 40, H / 2);
