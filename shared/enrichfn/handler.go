@@ -161,6 +161,10 @@ func (h *Handler) Abort(b *Batch) {
 	b.leases = nil
 }
 
+// indicatorBytes is the most the indicator fields add to an enriched record: six numbers of up to 24 characters
+// under their keys, the two booleans and maCross.
+const indicatorBytes = 6*(len(`,"vwapSession":`)+24) + len(`,"volumeAlert":false,"maCross":"bullish","outOfSequence":false`)
+
 // Build turns an event into output records without producing them. A bad record becomes a DLQ record; a
 // previous-close store fault or a state that cannot be recovered (checkpoint store or Kafka unavailable) is
 // returned as an error. It decodes every record first, folding each valid one into its partition's state in
@@ -170,8 +174,9 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	n, size := mskbatch.Size(ev)
 	b := Batch{Records: make([]*kgo.Record, 0, n)}
 	// One arena for all output bytes: the decoded value (3/4 of its base64) and the enriched record (about the
-	// same size again, plus the key). Slices stay valid if it has to grow.
-	arena := make([]byte, 0, size/4*3*2+n*48)
+	// same size again, plus the key and the indicator fields). Slices stay valid if it has to grow, but growing
+	// copies everything written so far, so it is sized for the indicators' longest form up front.
+	arena := make([]byte, 0, size/4*3*2+n*(48+indicatorBytes))
 	recs := make([]kgo.Record, n)
 	ds := make([]decoded, n)
 	lookups := make([]enrich.Lookup, 0, 64)
