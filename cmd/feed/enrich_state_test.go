@@ -20,7 +20,9 @@ import (
 // noHistory is the replay source of a partition whose first record is the test's first: nothing before it.
 type noHistory struct{}
 
-func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error { return nil }
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+	return nil
+}
 
 // TestEnrichIsTheHandler: `feed enrich` and the enrich function's handler give the same bytes, indicators
 // included, for the JPM fixture (its lines one partition of raw, in random batches of 1 to 300 records, the
