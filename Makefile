@@ -81,7 +81,8 @@ $(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHCOUNT ?= 10
 ## bench: the enrich hot path against its floor (benchstat: EnrichBatch10k vs Floor10k), the handler producing to
-## kfake, a cold batch's previous closes for 8,000 symbols from DynamoDB (dynalite + 4 ms a request), `feed bench`
+## kfake, a cold container's indicator state at whole-market scale (checkpoint from S3 on gofakes3 + 5 minutes of
+## one partition replayed from kfake), a cold batch's previous closes for 8,000 symbols from DynamoDB (dynalite + 4 ms a request), `feed bench`
 ## end to end at 1,000 bars/s, and each function's cold start and size under the Runtime Interface Emulator.
 ## docs/performance.md explains the numbers.
 bench: deps
@@ -92,6 +93,7 @@ bench: deps
 	$(BENCHSTAT) $(BIN)/bench-codec.txt
 	$(GO) test -run='^$$' -bench='^BenchmarkHandler10k$$' -benchmem -benchtime=20x -count=6 ./shared/enrichfn > $(BIN)/bench-handler.txt
 	$(BENCHSTAT) $(BIN)/bench-handler.txt
+	$(GO) test -run='^$$' -bench='^BenchmarkColdStart8k$$' -benchtime=5x -count=3 ./shared/enrichfn | grep -E '^Benchmark'
 	$(GO) test -run='^$$' -bench='^BenchmarkColdBatch8k$$' -benchtime=10x -count=1 ./shared/prevclose > $(BIN)/bench-prevclose.txt
 	$(BENCHSTAT) $(BIN)/bench-prevclose.txt
 	$(GO) run ./cmd/feed bench --bars 10000 --rate 1000
