@@ -25,7 +25,8 @@ func runOpenSearch(ctx context.Context, args []string, _ io.Reader, stdout, stde
 		fmt.Fprintln(stderr, `usage: feed opensearch <action> [flags]
 
 actions:
-  setup              apply the index template (mapping, alias) and the retention policy (ISM) — idempotent
+  setup              apply the index template (mapping, alias) and the retention policy (ISM) — idempotent;
+                     with --writer-role-arn also the index function's write-only role and its mapping
   import-dashboards  import the index pattern, visualizations and dashboard into OpenSearch Dashboards
   saved-objects      print the saved objects (NDJSON) to import by hand`)
 	}
@@ -57,6 +58,11 @@ actions:
 		"OPENSEARCH_INDEX_LAYOUT":   fs.String("layout", "", "monthly or per-symbol (env OPENSEARCH_INDEX_LAYOUT, default monthly)"),
 		"OPENSEARCH_RETENTION_MONTHS": fs.String("retention-months", "",
 			"months every bar is kept in the monthly layout, 0 for ever (env OPENSEARCH_RETENTION_MONTHS, default 3)"),
+	}
+	var writers string
+	if action == "setup" {
+		fs.StringVar(&writers, "writer-role-arn", "", "IAM role ARN(s), comma-separated, of the index function: map them to the write-only role "+
+			search.WriterRole+" (fine-grained access control; run as the domain's admin)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: feed opensearch %s [flags]\n", action)
@@ -133,6 +139,20 @@ actions:
 				fmt.Fprintf(stdout, "indexes created before this update keep the policy version they started with; to move them:\n"+
 					"  POST _plugins/_ism/change_policy/%s {\"policy_id\": %q}\n", strings.Join(applied.Patterns, ","), applied.Policy)
 			}
+		}
+		if writers != "" {
+			var arns []string
+			for _, a := range strings.Split(writers, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					arns = append(arns, a)
+				}
+			}
+			if err := client.GrantWriter(ctx, arns); err != nil {
+				fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
+				return exitFailure
+			}
+			fmt.Fprintf(stdout, "role %s (write bars into %s, alias %s; nothing else) mapped to %s\n", search.WriterRole,
+				strings.Join(applied.Patterns, ","), cfg.Alias, strings.Join(arns, ","))
 		}
 	case "import-dashboards":
 		res, err := client.ImportDashboards(ctx)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/finfeed/finfeed/shared/dev/searchtest"
 	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/search"
@@ -161,4 +163,41 @@ func fmtPatterns(tpl map[string]any) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// TestFeedOpenSearchSetupGrantsWriter: run as the domain's admin (SigV4, fine-grained access control), `feed
+// opensearch setup --writer-role-arn` also stores the write-only role and maps it to the index function's role;
+// run as anyone else it fails on the first admin request.
+func TestFeedOpenSearchSetupGrantsWriter(t *testing.T) {
+	const admin, indexRole = "arn:aws:iam::123456789012:role/admin", "arn:aws:iam::123456789012:role/finfeed-dev-IndexRole-DEF"
+	srv := searchtest.NewServer(t, searchtest.Options{Security: &searchtest.Security{Master: admin, Principals: []searchtest.Principal{
+		{ARN: admin, Credentials: aws.Credentials{AccessKeyID: "AKIDADMIN", SecretAccessKey: "admin-secret"}},
+		{ARN: indexRole, Credentials: aws.Credentials{AccessKeyID: "AKIDINDEX", SecretAccessKey: "index-secret"}},
+	}}})
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	args := []string{"opensearch", "setup", "--url", srv.URL, "--auth", "sigv4", "--writer-role-arn", indexRole}
+	for _, tt := range []struct {
+		key, secret string
+		wantCode    int
+		wantOut     string
+	}{
+		{"AKIDINDEX", "index-secret", exitFailure, ""},
+		{"AKIDADMIN", "admin-secret", exitOK, "role " + search.WriterRole + " (write bars into bars-*, alias bars; nothing else) mapped to " + indexRole},
+	} {
+		t.Setenv("AWS_ACCESS_KEY_ID", tt.key)
+		t.Setenv("AWS_SECRET_ACCESS_KEY", tt.secret)
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr); code != tt.wantCode {
+			t.Fatalf("as %s: exit code %d, want %d\nstderr: %s", tt.key, code, tt.wantCode, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), tt.wantOut) {
+			t.Errorf("as %s: stdout %q, want it to contain %q", tt.key, stdout.String(), tt.wantOut)
+		}
+	}
+	if !strings.Contains(string(srv.RoleMapping(search.WriterRole)), indexRole) {
+		t.Errorf("role mapping %s", srv.RoleMapping(search.WriterRole))
+	}
 }

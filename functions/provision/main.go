@@ -1,4 +1,5 @@
-// Command provision is the CloudFormation custom resource that creates finfeed's Kafka topics and ACLs on MSK.
+// Command provision is the CloudFormation custom resource that creates finfeed's Kafka topics and ACLs on MSK and,
+// as the OpenSearch domain's admin, its index template, retention policy and the index function's write-only role.
 package main
 
 import (

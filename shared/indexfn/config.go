@@ -13,20 +13,43 @@ import (
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
+// Setup is who applies the index template and the retention policy.
+type Setup string
+
+// The setup modes.
+const (
+	// SetupColdStart: the function applies them at every cold start (idempotent), so it needs the rights to
+	// manage templates and ISM policies: local runs, a domain without fine-grained access control.
+	SetupColdStart Setup = "cold-start"
+	// SetupNone: an admin applied them (the stack's SearchSetup custom resource, or `feed opensearch setup`), and
+	// the function only writes: with fine-grained access control it holds search.WriterRole and nothing more.
+	SetupNone Setup = "none"
+)
+
 // Config is the function's configuration, read once at start.
 type Config struct {
 	Kafka    kafka.Config
 	Search   search.Config
 	DLQTopic string
+	Setup    Setup
 }
 
 // Load reads the environment: the kafka package's KAFKA_* variables, the search package's OPENSEARCH_* (with
-// OPENSEARCH_INDEX_LAYOUT and OPENSEARCH_RETENTION_MONTHS), INDEX_PREFIX and INDEX_ALIAS (default bars), and DLQ_TOPIC (default enhanced.dlq). Every problem is reported
+// OPENSEARCH_INDEX_LAYOUT and OPENSEARCH_RETENTION_MONTHS), INDEX_PREFIX and INDEX_ALIAS (default bars), DLQ_TOPIC
+// (default enhanced.dlq) and OPENSEARCH_SETUP (cold-start, the default, or none). Every problem is reported
 // together.
 func Load(getenv func(string) string) (Config, error) {
 	kc, kerr := kafka.Load(getenv)
 	sc, serr := search.Load(getenv)
-	c := Config{Kafka: kc, Search: sc, DLQTopic: strings.TrimSpace(getenv("DLQ_TOPIC"))}
+	c := Config{Kafka: kc, Search: sc, DLQTopic: strings.TrimSpace(getenv("DLQ_TOPIC")),
+		Setup: Setup(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_SETUP"))))}
+	if c.Setup == "" {
+		c.Setup = SetupColdStart
+	}
+	var setupErr error
+	if c.Setup != SetupColdStart && c.Setup != SetupNone {
+		setupErr = fmt.Errorf("OPENSEARCH_SETUP: %q is not cold-start or none", c.Setup)
+	}
 	if c.DLQTopic == "" {
 		c.DLQTopic = topics.EnhancedDLQ
 	}
@@ -34,7 +57,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DLQTopic == topics.Enhanced {
 		derr = fmt.Errorf("DLQ_TOPIC: %q is the enhanced topic this function reads", c.DLQTopic)
 	}
-	return c, errors.Join(kerr, serr, derr)
+	return c, errors.Join(kerr, serr, derr, setupErr)
 }
 
 // LogValue shows the configuration without secrets.
@@ -43,5 +66,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("kafka", c.Kafka),
 		slog.Any("opensearch", c.Search),
 		slog.String("dlqTopic", c.DLQTopic),
+		slog.String("setup", string(c.Setup)),
 	)
 }

@@ -19,8 +19,8 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{"DLQ_TOPIC": "enhanced", "OPENSEARCH_AUTH": "magic"},
-			wantErr: []string{"KAFKA_BROKERS", "OPENSEARCH_URL", "OPENSEARCH_AUTH", "DLQ_TOPIC"},
+			env:     map[string]string{"DLQ_TOPIC": "enhanced", "OPENSEARCH_AUTH": "magic", "OPENSEARCH_SETUP": "later"},
+			wantErr: []string{"KAFKA_BROKERS", "OPENSEARCH_URL", "OPENSEARCH_AUTH", "DLQ_TOPIC", "OPENSEARCH_SETUP"},
 		},
 	}
 	for _, tt := range tests {
@@ -40,7 +40,7 @@ func TestLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if c.DLQTopic != tt.wantDLQ || c.Search.Alias != "bars" || c.Search.Auth != "sigv4" {
+			if c.DLQTopic != tt.wantDLQ || c.Search.Alias != "bars" || c.Search.Auth != "sigv4" || c.Setup != SetupColdStart {
 				t.Errorf("Load: got dlq %q alias %q auth %q, want %q bars sigv4", c.DLQTopic, c.Search.Alias, c.Search.Auth, tt.wantDLQ)
 			}
 		})

@@ -21,8 +21,8 @@ type Function struct {
 }
 
 // New builds the clients once (per execution environment), applies the index template and the retention policy
-// (both idempotent) and builds the handler on them. kafkaOpts are extra options of the dead-letter producer (the
-// local stack passes its broker's dialer).
+// (both idempotent) unless cfg.Setup is SetupNone, and builds the handler on them. kafkaOpts are extra options
+// of the dead-letter producer (the local stack passes its broker's dialer).
 func New(ctx context.Context, cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt) (*Function, error) {
 	var ac awsconfig.Config
 	needAWS := cfg.Search.Auth == search.AuthSigV4 || cfg.Search.SecretARN != "" ||
@@ -37,13 +37,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt
 	if err != nil {
 		return nil, err
 	}
-	applied, err := sc.Setup(ctx)
-	if err != nil {
-		return nil, errors.Join(err, sc.Close())
-	}
-	if log != nil {
-		log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
-			"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange), "extendedIndexes", applied.Extended)
+	if cfg.Setup != SetupNone {
+		applied, err := sc.Setup(ctx)
+		if err != nil {
+			return nil, errors.Join(err, sc.Close())
+		}
+		if log != nil {
+			log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
+				"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange), "extendedIndexes", applied.Extended)
+		}
 	}
 	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials}, kafkaOpts...)
 	if err != nil {

@@ -27,9 +27,12 @@ type Cluster struct {
 // Dialer connects to a target.
 type Dialer func(ctx context.Context, t Target) (Cluster, error)
 
-// Handler answers CloudFormation custom-resource requests (Create, Update, Delete) for the topics and ACLs.
+// Handler answers CloudFormation custom-resource requests (Create, Update, Delete) for the topics and ACLs,
+// and for OpenSearch's admin side (SearchSetupType).
 type Handler struct {
 	Dial Dialer
+	// Search does a SearchSetup request's work (nil: such requests fail).
+	Search SearchSetter
 	// HTTP sends the response to the pre-signed URL (http.DefaultClient when nil).
 	HTTP *http.Client
 	Log  *slog.Logger
@@ -70,6 +73,9 @@ func (h *Handler) Respond(ctx context.Context, ev cfn.Event) (resp cfn.Response)
 	}()
 	work, cancel := h.workContext(ctx)
 	defer cancel()
+	if ev.ResourceType == SearchSetupType {
+		return h.respondSearch(work, ev, resp)
+	}
 
 	spec, target, err := ParseProperties(ev.ResourceProperties)
 	switch ev.RequestType {

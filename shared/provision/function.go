@@ -12,10 +12,12 @@ import (
 
 	"github.com/finfeed/finfeed/shared/awsconfig"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/search"
 )
 
-// New builds the handler for the Lambda: AWS clients once, a Kafka admin client per request (a custom
-// resource runs a few times a year; a client per request keeps a changed cluster from reusing a stale one).
+// New builds the handler for the Lambda: AWS clients once, a Kafka admin client (or an OpenSearch client) per
+// request (a custom resource runs a few times a year; a client per request keeps a changed cluster from reusing
+// a stale one).
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	ac, err := awsconfig.Load(ctx)
 	if err != nil {
@@ -35,7 +37,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		}
 		return DialKafka(ctx, kc, deps, data)
 	}
-	return &Handler{Dial: dial, HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}, nil
+	return &Handler{Dial: dial, Search: SearchSetup(search.Deps{AWS: ac.AWS}), HTTP: &http.Client{Timeout: 30 * time.Second}, Log: log}, nil
 }
 
 // DialKafka connects an admin client with kc.

@@ -56,7 +56,12 @@ func (t *Template) Scenarios() []Scenario {
 	for _, c := range t.Conditions {
 		collectRefs(c, used)
 	}
-	names := slices.Sorted(maps.Keys(used))
+	return t.scenariosOver(slices.Sorted(maps.Keys(used)))
+}
+
+// scenariosOver enumerates every combination of the named parameters' values, as Scenarios does for those the
+// conditions read; other parameters keep their defaults.
+func (t *Template) scenariosOver(names []string) []Scenario {
 	var choices [][]any
 	var kept []string
 	for _, n := range names {

@@ -60,14 +60,14 @@ var (
 // shared/provision GetBootstrapBrokers and kadm's topic and ACL requests; prevclose.DynamoDB Query and
 // BatchWriteItem; the MSK event source's documented needs). A role may grant fewer, never more.
 var allowedActions = map[string][]string{
-	"ProvisionRole": slices.Concat(vpcAccess, writeLogs, []string{"kafka:GetBootstrapBrokers", "kafka-cluster:Connect",
+	"ProvisionRole": slices.Concat(vpcAccess, writeLogs, []string{"es:ESHttpGet", "es:ESHttpPut", "kafka:GetBootstrapBrokers", "kafka-cluster:Connect",
 		"kafka-cluster:DescribeCluster", "kafka-cluster:AlterCluster", "kafka-cluster:CreateTopic", "kafka-cluster:DescribeTopic",
 		"kafka-cluster:AlterTopic", "kafka-cluster:DeleteTopic", "kafka-cluster:DescribeTopicDynamicConfiguration",
 		"kafka-cluster:AlterTopicDynamicConfiguration"}),
 	"EnrichRole": slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"dynamodb:Query", "dynamodb:BatchGetItem"},
 		[]string{"s3:GetObject", "s3:PutObject", "s3:ListBucket"}),
 	"IndexRole":             slices.Concat(vpcAccess, writeLogs, mskPollers, esmReads, produce, []string{"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"}),
-	"PrevCloseRole":         slices.Concat(writeLogs, []string{"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
+	"PrevCloseRole":         slices.Concat(vpcAccess, writeLogs, []string{"dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterTaskRole":      slices.Concat(produce, []string{"secretsmanager:GetSecretValue", "kms:Decrypt"}),
 	"IngesterExecutionRole": slices.Concat(writeLogs, []string{"ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"}),
 }

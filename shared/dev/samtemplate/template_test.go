@@ -99,6 +99,9 @@ func check(t *testing.T, tpl *samtemplate.Template) []string {
 	for _, e := range tpl.CheckRefs(sp.HasAttr) {
 		out = append(out, "refs: "+e.Error())
 	}
+	for _, e := range tpl.CheckNetwork() {
+		out = append(out, "network: "+e.Error())
+	}
 	return out
 }
 
@@ -153,7 +156,7 @@ func TestChecksCatchMistakes(t *testing.T) {
 		},
 		{
 			name: "list where SAM wants a string, in a branch of Fn::If",
-			old:  "OPENSEARCH_URL: !If [CreateOpenSearch, !Sub \"https://${SearchDomain.DomainEndpoint}\", !Ref ExistingOpenSearchUrl]", new: "OPENSEARCH_URL: !If [CreateOpenSearch, !Sub \"https://${SearchDomain.DomainEndpoint}\", [!Ref ExistingOpenSearchUrl]]",
+			old:  "OPENSEARCH_URL: !If [CreateOpenSearch, !GetAtt SearchSetup.Url, !Ref ExistingOpenSearchUrl]", new: "OPENSEARCH_URL: !If [CreateOpenSearch, !GetAtt SearchSetup.Url, [!Ref ExistingOpenSearchUrl]]",
 			want: "schema: /Resources/IndexFunction/Properties/Environment/Variables/OPENSEARCH_URL: expected string, but got array",
 		},
 		{
@@ -195,6 +198,42 @@ func TestChecksCatchMistakes(t *testing.T) {
 			name: "If branch that names a resource of another condition",
 			old:  "ClusterArn: !If [CreateCluster, !Ref KafkaCluster, !Ref ExistingClusterArn]\n      RawTopic", new: "ClusterArn: !If [CreateVpc, !Ref KafkaCluster, !Ref ExistingClusterArn]\n      RawTopic",
 			want: `refs: Resources.KafkaSetup.Properties.ClusterArn: Ref "KafkaCluster", a resource that is not created here (condition CreateCluster)`,
+		},
+		{
+			name: "a workload's egress open on every port",
+			old:  `{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0, Description: "HTTPS only: Alpaca REST, DynamoDB, Secrets Manager"}`,
+			new:  `{IpProtocol: "-1", CidrIp: 0.0.0.0/0, Description: everything}`,
+			want: "network: Resources.PrevCloseSecurityGroup.Properties.SecurityGroupEgress[0]: egress of PrevCloseSecurityGroup open to 0.0.0.0/0 on every port",
+		},
+		{
+			name: "every TCP port open in a branch of Fn::If",
+			old:  "{IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 0.0.0.0/0, Description: the brought OpenSearch domain (its addresses are not known here)}",
+			new:  "{IpProtocol: tcp, FromPort: 0, ToPort: 65535, CidrIp: 0.0.0.0/0, Description: the brought OpenSearch domain}",
+			want: "network: Resources.IndexSecurityGroup.Properties.SecurityGroupEgress[1]: egress of IndexSecurityGroup open to 0.0.0.0/0 on every port (with ",
+		},
+		{
+			name: "a group that declares no egress keeps AWS's allow-all",
+			old:  "      SecurityGroupEgress: [{IpProtocol: icmp, FromPort: 252, ToPort: 86, CidrIp: 255.255.255.255/32, Description: no egress (an impossible rule replaces AWS's allow-all default)}]\n  SearchFromIndex:",
+			new:  "  SearchFromIndex:",
+			want: "network: Resources.SearchSecurityGroup: declares no egress, so AWS keeps its default: every port to 0.0.0.0/0",
+		},
+		{
+			name: "one group for two workloads",
+			old:  "        SecurityGroupIds: [!Ref EnrichSecurityGroup]",
+			new:  "        SecurityGroupIds: [!Ref IndexSecurityGroup]",
+			want: "network: Resources.IndexSecurityGroup is attached to more than one workload: EnrichFunction, IndexFunction",
+		},
+		{
+			name: "the customer port range open to the VPC",
+			old:  "      CidrIp: !If [CreateVpc, !GetAtt PrivateSubnetB.CidrBlock, !Ref ExistingPrivateSubnetCidrB]",
+			new:  "      CidrIp: !Ref VpcCidr",
+			want: "network: Resources.CustomerPortsFromSubnetB: ports 14001-14100 of KafkaSecurityGroup open to 10.40.0.0/16, which holds the whole VPC (10.40.0.0/16)",
+		},
+		{
+			name: "the customer port range open to a wider range, only when the VPC is brought",
+			old:  "      CidrIp: !If [CreateVpc, !GetAtt PrivateSubnetA.CidrBlock, !Ref ExistingPrivateSubnetCidrA]",
+			new:  "      CidrIp: !If [CreateVpc, !GetAtt PrivateSubnetA.CidrBlock, 10.0.0.0/8]",
+			want: "network: Resources.CustomerPortsFromSubnetA: ports 14001-14100 of KafkaSecurityGroup open to 10.0.0.0/8, which holds the whole VPC (10.40.0.0/16) (with ",
 		},
 	}
 	for _, tt := range tests {

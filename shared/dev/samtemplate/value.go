@@ -40,8 +40,8 @@ func (t *Template) Value(v any, s Scenario, f Fakes) (value any, ok bool, err er
 	return r, true, nil
 }
 
-// PlausibleFakes give values of the right shape: ARNs for the resources whose Ref is an ARN, host:port lists
-// for bootstrap strings, host names for endpoints.
+// PlausibleFakes give values of the right shape: ARNs for the resources whose Ref is an ARN (and IAM roles' Arn
+// attribute), host:port lists for bootstrap strings, https URLs for Url attributes, host names for endpoints.
 var PlausibleFakes = Fakes{
 	Ref: func(id, typ string) string {
 		switch typ {
@@ -59,6 +59,10 @@ var PlausibleFakes = Fakes{
 		switch {
 		case strings.Contains(attr, "Brokers"):
 			return "b-1." + host + ".example.com:9098,b-2." + host + ".example.com:9098"
+		case typ == "AWS::IAM::Role" && attr == "Arn":
+			return "arn:aws:iam::123456789012:role/finfeed-dev-" + id + "-ABC123"
+		case strings.HasSuffix(attr, "Url"):
+			return "https://" + host + ".example.com"
 		case strings.HasSuffix(attr, "Arn"):
 			return "arn:aws:" + strings.ToLower(strings.Split(typ, "::")[1]) + ":us-east-1:123456789012:" + id
 		}

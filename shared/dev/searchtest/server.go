@@ -2,7 +2,9 @@
 // _aliases, _mapping (GET and PUT; an index keeps the mapping it was created with) and Index State Management
 // policy protocols, validates every NDJSON pair and the documents against
 // the template's mapping and every policy against ISM's model, attaches policies to new indexes through their
-// ism_template, checks basic auth or the SigV4 signature, and injects item-level and request-level faults.
+// ism_template, checks basic auth or the SigV4 signature, models the security plugin's fine-grained access
+// control (roles, role mappings and their REST API; permissions of every request), and injects item-level and
+// request-level faults.
 package searchtest
 
 import (
@@ -52,6 +54,10 @@ type Options struct {
 	DropItem bool
 	// TLS serves HTTPS with a self-signed certificate (use Server.Client().Transport).
 	TLS bool
+	// Security, when set, models fine-grained access control: requests are signed by its principals (SigV4's
+	// Region and Service apply when SigV4 is set; its Credentials are then not used) and checked against the
+	// roles mapped to them.
+	Security *Security
 }
 
 // Server is the fake. Its fields are read through its methods, which lock.
@@ -60,17 +66,19 @@ type Server struct {
 	t    testing.TB
 	opts Options
 
-	mu        sync.Mutex
-	templates map[string]map[string]any
-	aliases   map[string]map[string]bool // alias -> indexes
-	docs      map[string]map[string]json.RawMessage
-	mappings  map[string]map[string]any // index -> its mappings, from its template when it was created
-	attempts  map[string]int
-	bulks     []Bulk
-	policies  map[string]*storedPolicy
-	managed   map[string]string // index -> ISM policy attached at creation
-	seqNo     int64             // of the ISM config index
-	races     int               // ISM policy writes still to lose a race (RacePolicyWrites)
+	mu           sync.Mutex
+	templates    map[string]map[string]any
+	aliases      map[string]map[string]bool // alias -> indexes
+	docs         map[string]map[string]json.RawMessage
+	mappings     map[string]map[string]any // index -> its mappings, from its template when it was created
+	attempts     map[string]int
+	bulks        []Bulk
+	policies     map[string]*storedPolicy
+	managed      map[string]string // index -> ISM policy attached at creation
+	seqNo        int64             // of the ISM config index
+	races        int               // ISM policy writes still to lose a race (RacePolicyWrites)
+	roles        map[string]json.RawMessage
+	roleMappings map[string]json.RawMessage
 }
 
 // Bulk describes one bulk request the server received.
@@ -84,7 +92,8 @@ func NewServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := &Server{t: t, opts: opts, templates: map[string]map[string]any{}, aliases: map[string]map[string]bool{},
 		docs: map[string]map[string]json.RawMessage{}, mappings: map[string]map[string]any{}, attempts: map[string]int{},
-		policies: map[string]*storedPolicy{}, managed: map[string]string{}}
+		policies: map[string]*storedPolicy{}, managed: map[string]string{},
+		roles: map[string]json.RawMessage{}, roleMappings: map[string]json.RawMessage{}}
 	h := http.HandlerFunc(s.serve)
 	if opts.TLS {
 		s.Server = httptest.NewTLSServer(h)
@@ -161,24 +170,59 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "parse_exception", "read body: "+err.Error())
 		return
 	}
-	if !s.authorized(w, r, body) {
+	principal := ""
+	if s.opts.Security != nil {
+		p, err := s.principalOf(r, body)
+		if err != nil {
+			writeError(w, http.StatusForbidden, "security_exception", "signature: "+err.Error())
+			return
+		}
+		principal = p
+	} else if !s.authorized(w, r, body) {
 		return
 	}
+	cluster := func(action string) bool {
+		s.mu.Lock()
+		ok := s.allowedCluster(principal, action)
+		s.mu.Unlock()
+		if !ok {
+			forbidden(w, principal, action)
+		}
+		return ok
+	}
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/_plugins/_security/api/") && s.opts.Security != nil:
+		s.securityAPI(w, r, principal, body)
 	case r.URL.Path == "/_bulk" && r.Method == http.MethodPost:
-		s.bulk(w, r, body)
+		if cluster("indices:data/write/bulk") {
+			s.bulk(w, r, body, principal)
+		}
 	case strings.HasPrefix(r.URL.Path, "/_index_template/") && r.Method == http.MethodPut:
-		s.putTemplate(w, strings.TrimPrefix(r.URL.Path, "/_index_template/"), body)
+		if cluster("indices:admin/index_template/put") {
+			s.putTemplate(w, strings.TrimPrefix(r.URL.Path, "/_index_template/"), body)
+		}
 	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodGet:
-		s.getMapping(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping"))
+		target := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping")
+		if s.indexAllowed(w, principal, "indices:admin/mappings/get", target) {
+			s.getMapping(w, target)
+		}
 	case strings.HasSuffix(r.URL.Path, "/_mapping") && r.Method == http.MethodPut:
-		s.putMapping(w, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping"), body)
+		target := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/_mapping")
+		if s.indexAllowed(w, principal, "indices:admin/mapping/put", target) {
+			s.putMapping(w, target, body)
+		}
 	case r.URL.Path == "/_aliases" && r.Method == http.MethodPost:
-		s.postAliases(w, body)
+		if cluster("indices:admin/aliases") {
+			s.postAliases(w, body, principal)
+		}
 	case strings.HasPrefix(r.URL.Path, "/_plugins/_ism/policies/") && r.Method == http.MethodGet:
-		s.getPolicy(w, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"))
+		if cluster("cluster:admin/opendistro/ism/policy/get") {
+			s.getPolicy(w, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"))
+		}
 	case strings.HasPrefix(r.URL.Path, "/_plugins/_ism/policies/") && r.Method == http.MethodPut:
-		s.putPolicy(w, r, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"), body)
+		if cluster("cluster:admin/opendistro/ism/policy/write") {
+			s.putPolicy(w, r, strings.TrimPrefix(r.URL.Path, "/_plugins/_ism/policies/"), body)
+		}
 	default:
 		s.t.Errorf("searchtest: unexpected request %s %s", r.Method, r.URL.Path)
 		writeError(w, http.StatusNotFound, "no_handler", r.Method+" "+r.URL.Path)
@@ -204,6 +248,11 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request, body []byte)
 
 // checkSignature re-signs the request's signed headers with the expected credentials and compares.
 func (s *Server) checkSignature(r *http.Request, body []byte) error {
+	return s.checkSignatureWith(r, body, *s.opts.SigV4)
+}
+
+// checkSignatureWith re-signs the request's signed headers with c and compares.
+func (s *Server) checkSignatureWith(r *http.Request, body []byte, c SigV4) error {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
@@ -235,7 +284,6 @@ func (s *Server) checkSignature(r *http.Request, body []byte) error {
 		}
 		clone.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
 	}
-	c := s.opts.SigV4
 	if err := v4.NewSigner().SignHTTP(r.Context(), c.Credentials, clone, hash, c.Service, c.Region, when); err != nil {
 		return err
 	}
@@ -267,7 +315,7 @@ func (s *Server) putTemplate(w http.ResponseWriter, name string, body []byte) {
 	writeJSON(w, http.StatusOK, map[string]any{"acknowledged": true})
 }
 
-func (s *Server) postAliases(w http.ResponseWriter, body []byte) {
+func (s *Server) postAliases(w http.ResponseWriter, body []byte, principal string) {
 	var req struct {
 		Actions []map[string]struct {
 			Index   string   `json:"index"`
@@ -290,6 +338,12 @@ func (s *Server) postAliases(w http.ResponseWriter, body []byte) {
 		indexes := add.Indices
 		if add.Index != "" {
 			indexes = append(indexes, add.Index)
+		}
+		for _, name := range append(slices.Clone(indexes), add.Alias) {
+			if !s.allowedIndex(principal, "indices:admin/aliases", name) {
+				forbidden(w, principal, "indices:admin/aliases")
+				return
+			}
 		}
 		for _, name := range indexes {
 			if _, ok := s.docs[name]; !ok {
@@ -315,7 +369,7 @@ type item struct {
 	Error  any    `json:"error,omitempty"`
 }
 
-func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, principal string) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-ndjson") && !strings.HasPrefix(ct, "application/json") {
 		s.t.Errorf("searchtest: bulk content type %q", ct)
 	}
@@ -385,7 +439,19 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte) {
 		if st == 0 && s.opts.ItemError != nil {
 			st, typ = s.opts.ItemError(idx, id, s.attempts[key])
 		}
+		denied := ""
 		switch {
+		case !s.allowedIndex(principal, "indices:data/write/bulk[s]", idx):
+			denied = "indices:data/write/bulk[s]"
+		case !s.allowedIndex(principal, "indices:data/write/index", idx):
+			denied = "indices:data/write/index"
+		case s.docs[idx] == nil && !s.allowedIndex(principal, "indices:admin/create", idx):
+			denied = "indices:admin/create"
+		}
+		switch {
+		case denied != "":
+			it.Status = http.StatusForbidden
+			it.Error = map[string]any{"type": "security_exception", "reason": fmt.Sprintf("no permissions for [%s] and User [name=%s]", denied, principal)}
 		case st != 0:
 			it.Status = st
 			it.Error = map[string]any{"type": typ, "reason": fmt.Sprintf("injected status %d", st)}
