@@ -17,9 +17,10 @@ const WriterRole = "finfeed-index-writer"
 // WriterRoleDefinition is the body of PUT _plugins/_security/api/roles/WriterRole. Bulk requests and alias
 // changes span indexes, so the plugin checks them at cluster level first (indices:data/write/bulk,
 // indices:admin/aliases, as in its cluster_composite_ops group); every item is then checked on its index: the
-// static group "index" (index, update and bulk writes, mapping updates), indices:admin/create for a month's
-// first bar (the template gives it its mapping, alias and, through the ISM template, its retention) and
-// indices:admin/aliases, on the layout's index patterns and the alias only.
+// static group "index" (index, update and bulk writes, mapping updates), indices:admin/create and
+// indices:admin/auto_create (the action a bulk request's automatic index creation runs as, in releases that
+// have it) for a month's first bar (the template gives it its mapping, alias and, through the ISM template, its
+// retention) and indices:admin/aliases, on the layout's index patterns and the alias only.
 func (c Config) WriterRoleDefinition() map[string]any {
 	patterns := append(c.IndexPatterns(), c.Alias)
 	return map[string]any{
@@ -27,7 +28,7 @@ func (c Config) WriterRoleDefinition() map[string]any {
 		"cluster_permissions": []string{"indices:data/write/bulk", "indices:admin/aliases"},
 		"index_permissions": []any{map[string]any{
 			"index_patterns":  patterns,
-			"allowed_actions": []string{"index", "indices:admin/create", "indices:admin/aliases"},
+			"allowed_actions": []string{"index", "indices:admin/create", "indices:admin/auto_create", "indices:admin/aliases"},
 		}},
 	}
 }
