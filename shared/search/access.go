@@ -16,8 +16,9 @@ const WriterRole = "finfeed-index-writer"
 
 // WriterRoleDefinition is the body of PUT _plugins/_security/api/roles/WriterRole. Bulk requests and alias
 // changes span indexes, so the plugin checks them at cluster level first (indices:data/write/bulk,
-// indices:admin/aliases, as in its cluster_composite_ops group); every item is then checked on its index: the
-// static group "index" (index, update and bulk writes, mapping updates), indices:admin/create and
+// indices:admin/aliases, as in its cluster_composite_ops group); every item is then checked on its index:
+// indices:data/write/index and the shard-level indices:data/write/bulk[s] (not the static group "index", which
+// also allows updates and mapping changes: the template owns the mapping), indices:admin/create and
 // indices:admin/auto_create (the action a bulk request's automatic index creation runs as, in releases that
 // have it) for a month's first bar (the template gives it its mapping, alias and, through the ISM template, its
 // retention) and indices:admin/aliases, on the layout's index patterns and the alias only.
@@ -28,7 +29,7 @@ func (c Config) WriterRoleDefinition() map[string]any {
 		"cluster_permissions": []string{"indices:data/write/bulk", "indices:admin/aliases"},
 		"index_permissions": []any{map[string]any{
 			"index_patterns":  patterns,
-			"allowed_actions": []string{"index", "indices:admin/create", "indices:admin/auto_create", "indices:admin/aliases"},
+			"allowed_actions": []string{"indices:data/write/index", "indices:data/write/bulk*", "indices:admin/create", "indices:admin/auto_create", "indices:admin/aliases"},
 		}},
 	}
 }

@@ -155,3 +155,27 @@ func TestWriterRoleDefinitionIsAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterCannotChangeMappings: the writer role holds no mapping update (the admin extends mappings with
+// `feed opensearch setup`), so a stolen index role cannot add fields to the bar indexes.
+func TestWriterCannotChangeMappings(t *testing.T) {
+	srv := secureServer(t)
+	cfg := monthlyConfig()
+	admin := signedClient(t, srv, cfg, adminCreds)
+	if _, err := admin.Setup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.GrantWriter(t.Context(), []string{writerARN}); err != nil {
+		t.Fatal(err)
+	}
+	ix := search.NewIndexer(signedClient(t, srv, cfg, writerCreds))
+	ix.Backoff = fastBackoff
+	if _, err := ix.Bulk(t.Context(), []search.Doc{barDoc("bars-2024.07", "AMZN|2024-07-11 19:49:00")}); err != nil {
+		t.Fatal(err)
+	}
+	// The writer's Setup is refused at its first admin step, whichever it is: reading the alias's mappings to
+	// extend them, or the template.
+	if _, err := signedClient(t, srv, cfg, writerCreds).Setup(t.Context()); statusOf(err) != http.StatusForbidden {
+		t.Errorf("writer setup: %v, want 403", err)
+	}
+}
