@@ -18,8 +18,8 @@ func networkScenarios(tpl *samtemplate.Template) map[string]samtemplate.Scenario
 	base["EnableCustomerConnectivity"] = "true"
 	out := map[string]samtemplate.Scenario{"everything created": base}
 	prefix := maps.Clone(base)
-	prefix["DynamoDbPrefixListId"] = "pl-02cd2c6b"
-	out["DynamoDB prefix list"] = prefix
+	prefix["DynamoDbPrefixListId"], prefix["S3PrefixListId"] = "pl-02cd2c6b", "pl-63a5400a"
+	out["gateway prefix lists"] = prefix
 	vpc := maps.Clone(base)
 	vpc["CreateVpc"], vpc["ExistingVpcId"] = "false", "vpc-0abc"
 	vpc["ExistingPrivateSubnetIds"] = []string{"subnet-a", "subnet-b"}
@@ -36,7 +36,7 @@ func networkScenarios(tpl *samtemplate.Template) map[string]samtemplate.Scenario
 }
 
 // TestSecurityGroupsPerWorkload pins what each workload may reach: HTTPS to the internet only for the workloads
-// that call Alpaca or AWS APIs through the NAT (the enrich function only while no DynamoDB prefix list is given,
+// that call Alpaca or AWS APIs through the NAT (the enrich function only while the gateway prefix lists are not given,
 // the index function only for a brought domain, whose addresses are unknown), Kafka's port only to the brokers,
 // ingress on the brokers, the domain and the endpoints only from named groups, and the customer ports only from
 // the broker subnets.
@@ -49,7 +49,7 @@ func TestSecurityGroupsPerWorkload(t *testing.T) {
 				t.Fatal(err)
 			}
 			internet := map[string]bool{"IngesterService": true, "PrevCloseFunction": true, "ProvisionFunction": true,
-				"EnrichFunction": s["DynamoDbPrefixListId"] == "", "IndexFunction": s["CreateOpenSearch"] == "false",
+				"EnrichFunction": s["DynamoDbPrefixListId"] == "" || s["S3PrefixListId"] == "", "IndexFunction": s["CreateOpenSearch"] == "false",
 				// the event source pollers reach Lambda and STS by whatever route a brought VPC has
 				"KafkaCluster": s["CreateVpc"] == "false"}
 			byID := map[string]samtemplate.SecurityGroup{}
