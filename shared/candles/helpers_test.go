@@ -3,12 +3,12 @@ package candles_test
 import (
 	"math"
 	"math/rand/v2"
-	"sort"
 	"testing"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/candles"
+	"github.com/finfeed/finfeed/shared/dev/candlecheck"
 )
 
 // stream draws a partition's raw bars: a few symbols trading on most minutes (one rarely: a quiet symbol),
@@ -74,90 +74,22 @@ func randomBar(rng *rand.Rand, sym string, t time.Time) bar.Raw {
 func round(f float64) float64 { return math.Round(f*10000) / 10000 }
 
 // key names a candle: symbol|interval|start.
-type key struct {
-	sym, iv string
-	start   time.Time
-}
+type key = candlecheck.Key
 
-func keyOf(c *candles.Candle) key { return key{c.Symbol, c.Interval, c.Start} }
+func keyOf(c *candles.Candle) key { return candlecheck.KeyOf(c) }
 
-// groups holds bars by candle, written apart from the package: every bar is put in each of its groups
-// (symbol, interval, start) by integer division of its minute count; a later bar with the same symbol and time
-// replaces the earlier one.
-type groups map[key]map[time.Time]bar.Raw
+type groups = candlecheck.Groups
 
-var intervalMinutes = map[string]int64{"5m": 5, "15m": 15, "1h": 60}
-
-func (g groups) add(b bar.Raw, intervals []string) {
-	for _, iv := range intervals {
-		m := b.Time.Unix() / 60
-		k := key{b.Symbol, iv, time.Unix(m/intervalMinutes[iv]*intervalMinutes[iv]*60, 0).UTC()}
-		if g[k] == nil {
-			g[k] = map[time.Time]bar.Raw{}
-		}
-		g[k][b.Time] = b
-	}
-}
-
-// reduce sorts a group's bars by time and folds them into the candle.
-func (g groups) reduce(k key) candles.Candle {
-	list := make([]bar.Raw, 0, len(g[k]))
-	for _, b := range g[k] {
-		list = append(list, b)
-	}
-	if len(list) == 0 {
-		return candles.Candle{}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Time.Before(list[j].Time) })
-	c := candles.Candle{Symbol: k.sym, Interval: k.iv, Start: k.start, Bars: len(list), Final: true,
-		Open: list[0].Open, Close: list[len(list)-1].Close, High: math.Inf(-1), Low: math.Inf(1)}
-	var pv float64
-	for _, b := range list {
-		c.High, c.Low = math.Max(c.High, b.High), math.Min(c.Low, b.Low)
-		c.Volume += b.Volume
-		if b.HasTradeCount {
-			c.HasTradeCount = true
-			c.TradeCount += b.TradeCount
-		}
-		price := b.Close
-		if b.HasVWAP {
-			price = b.VWAP
-		}
-		pv += price * b.Volume
-	}
-	if c.Volume != 0 {
-		c.HasVWAP, c.VWAP = true, pv/c.Volume
-	}
-	return c
-}
-
-// independent aggregates all bars after the fact: every candle of every interval.
 func independent(bars []bar.Raw, intervals []string) map[key]candles.Candle {
-	g := groups{}
-	for _, b := range bars {
-		g.add(b, intervals)
-	}
-	out := make(map[key]candles.Candle, len(g))
-	for k := range g {
-		out[k] = g.reduce(k)
-	}
-	return out
+	return candlecheck.Aggregate(bars, intervals)
 }
 
 // sameCandle reports whether got matches want: counts and flags exactly, values to 1e-9 (relative).
 func sameCandle(t *testing.T, where string, got, want candles.Candle) bool {
 	t.Helper()
-	ok := got.Symbol == want.Symbol && got.Interval == want.Interval && got.Start.Equal(want.Start) &&
-		got.Bars == want.Bars && got.Final == want.Final && got.HasVWAP == want.HasVWAP &&
-		got.HasTradeCount == want.HasTradeCount && got.TradeCount == want.TradeCount
-	for _, f := range [][2]float64{{got.Open, want.Open}, {got.High, want.High}, {got.Low, want.Low},
-		{got.Close, want.Close}, {got.Volume, want.Volume}, {got.VWAP, want.VWAP}} {
-		if math.Abs(f[0]-f[1]) > 1e-9*math.Max(1, math.Abs(f[1])) {
-			ok = false
-		}
+	if d := candlecheck.Diff(got, want); d != "" {
+		t.Errorf("%s:%s", where, d)
+		return false
 	}
-	if !ok {
-		t.Errorf("%s:\n got %+v\nwant %+v", where, got, want)
-	}
-	return ok
+	return true
 }

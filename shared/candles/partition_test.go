@@ -66,7 +66,7 @@ func checkAgainstIndependent(t *testing.T, name string, cfg candles.Config, bars
 		for _, c := range out {
 			k := keyOf(&c)
 			end := c.Start.Add(minutes[c.Interval])
-			want := prefix.reduce(k)
+			want := prefix.Reduce(k)
 			want.Final = c.Final
 			if !sameCandle(t, fmt.Sprintf("%s: after line %d (watermark %v)", name, i, wm), c, want) {
 				fails++
@@ -110,7 +110,7 @@ func checkAgainstIndependent(t *testing.T, name string, cfg candles.Config, bars
 		if bars[i].Time.After(wm) {
 			wm = bars[i].Time
 		}
-		prefix.add(bars[i], allIntervals)
+		prefix.Add(bars[i], allIntervals)
 		check(i, p.Apply(&bars[i]))
 	}
 	check(len(bars), p.Close())
