@@ -30,15 +30,20 @@ screenshot:
 CONTRACT_DIR := tools/asyncapi
 FIXTURES := shared/dev/fixtures/testdata
 ## contract: docs/asyncapi.yaml through the official AsyncAPI parser (errors fail, warnings print), the schema
-## files compiled strictly by ajv, and `feed enrich`'s output on the seed sample and the JPM fixture (previous
-## close known and unknown) validated by ajv against docs/schemas/enhanced.schema.json
+## files compiled strictly by ajv, `feed enrich`'s output on the seed sample and the JPM fixture (previous
+## close known and unknown) validated by ajv against docs/schemas/enhanced.schema.json, and `feed candles`' output
+## (finals and partials of JPM, finals of FXY and INDA) against docs/schemas/candle.schema.json
 contract: $(CONTRACT_DIR)/node_modules/.package-lock.json
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && set -e && \
 	$(GO) build -o "$$tmp/feed" ./cmd/feed && \
 	"$$tmp/feed" enrich --prev-closes $(FIXTURES)/seed-sample.prev-closes.csv < $(FIXTURES)/seed-sample.raw.ndjson > "$$tmp/seed.ndjson" && \
 	"$$tmp/feed" enrich --prev-closes $(FIXTURES)/jpm.prev-closes.csv < $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson > "$$tmp/jpm.ndjson" && \
+	"$$tmp/feed" candles < $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson > "$$tmp/jpm.candles.ndjson" && \
+	"$$tmp/feed" candles --partial < $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson > "$$tmp/jpm.partial.candles.ndjson" && \
+	gzip -dc $(FIXTURES)/fxy-inda-2025-02_04.raw.ndjson.gz | "$$tmp/feed" candles > "$$tmp/fxy-inda.candles.ndjson" && \
 	node $(CONTRACT_DIR)/check.mjs docs/asyncapi.yaml --enhanced "$$tmp/seed.ndjson" --enhanced "$$tmp/jpm.ndjson" \
-		--raw $(FIXTURES)/seed-sample.raw.ndjson --raw $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson
+		--raw $(FIXTURES)/seed-sample.raw.ndjson --raw $(FIXTURES)/jpm-2024-10-30_31.raw.ndjson \
+		--candles "$$tmp/jpm.candles.ndjson" --candles "$$tmp/jpm.partial.candles.ndjson" --candles "$$tmp/fxy-inda.candles.ndjson"
 
 FUZZTIME ?= 30s
 ## fuzz: the raw-bar decoder's, the indicator-state and the candle-state decoders' fuzz targets (FUZZTIME=10m for a

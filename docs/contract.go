@@ -23,6 +23,7 @@ const (
 	EnhancedHeadersSchema = "schemas/enhanced-headers.schema.json" // headers of a record on enhanced
 	RawSchema             = "schemas/raw.schema.json"              // value of a record on raw
 	DLQHeadersSchema      = "schemas/dlq-headers.schema.json"      // headers of a record on raw.dlq or enhanced.dlq
+	CandleSchema          = "schemas/candle.schema.json"           // value of a record on candles
 )
 
 // FS holds the contract files under the names above.

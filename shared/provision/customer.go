@@ -70,5 +70,10 @@ func (c Customer) ACLs(topics []string) []ACL {
 	return out
 }
 
-// CustomerTopics are the topics a customer reads.
-func (s Spec) CustomerTopics() []string { return []string{s.CustomerTopic} }
+// CustomerTopics are the topics a customer reads: the enriched bars and, when the spec has it, the candles.
+func (s Spec) CustomerTopics() []string {
+	if s.CandlesTopic == "" {
+		return []string{s.CustomerTopic}
+	}
+	return []string{s.CustomerTopic, s.CandlesTopic}
+}

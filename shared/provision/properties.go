@@ -44,7 +44,8 @@ var topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 // reported together.
 //
 //	ClusterArn | BootstrapServers      which cluster
-//	RawTopic, EnhancedTopic, RawDlqTopic, EnhancedDlqTopic   names (defaults raw, enhanced, raw.dlq, enhanced.dlq)
+//	RawTopic, EnhancedTopic, RawDlqTopic, EnhancedDlqTopic, CandlesTopic   names (defaults raw, enhanced,
+//	                                   raw.dlq, enhanced.dlq, candles)
 //	Partitions, ReplicationFactor, RetentionHours, DlqRetentionHours
 //	Customers                          SCRAM user names (list or comma-separated)
 //	IngesterUser, EnrichUser, IndexUser   SCRAM users of our services, when they do not use IAM
@@ -75,6 +76,7 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 		EnhancedTopic:    r.str("EnhancedTopic", d.EnhancedTopic),
 		RawDLQTopic:      r.str("RawDlqTopic", d.RawDLQTopic),
 		EnhancedDLQTopic: r.str("EnhancedDlqTopic", d.EnhancedDLQTopic),
+		CandlesTopic:     r.str("CandlesTopic", d.CandlesTopic),
 		EnrichGroup:      r.str("EnrichGroup", d.EnrichGroup),
 		IndexGroup:       r.str("IndexGroup", d.IndexGroup),
 		IngesterUser:     r.user("IngesterUser"),
@@ -82,7 +84,7 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 		IndexUser:        r.user("IndexUser"),
 		DeleteTopics:     r.boolean("DeleteTopicsOnDelete"),
 	}
-	names := []string{set.RawTopic, set.EnhancedTopic, set.RawDLQTopic, set.EnhancedDLQTopic}
+	names := []string{set.RawTopic, set.EnhancedTopic, set.RawDLQTopic, set.EnhancedDLQTopic, set.CandlesTopic}
 	for _, n := range names {
 		if !topicName.MatchString(n) {
 			r.fail("topic name %q: want 1-249 of A-Z a-z 0-9 . _ -", n)
@@ -115,7 +117,7 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 var knownProperties = map[string]bool{
 	"ServiceToken": true, "ServiceTimeout": true, "NetworkRoute": true, "CustomerConnectivity": true,
 	"ClusterArn": true, "BootstrapServers": true, "RawTopic": true, "EnhancedTopic": true, "RawDlqTopic": true,
-	"EnhancedDlqTopic": true, "Partitions": true, "ReplicationFactor": true, "RetentionHours": true,
+	"EnhancedDlqTopic": true, "CandlesTopic": true, "Partitions": true, "ReplicationFactor": true, "RetentionHours": true,
 	"DlqRetentionHours": true, "Customers": true, "IngesterUser": true, "EnrichUser": true, "IndexUser": true,
 	"EnrichGroup": true, "IndexGroup": true, "DeleteTopicsOnDelete": true,
 }

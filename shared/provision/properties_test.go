@@ -127,6 +127,7 @@ func TestParseProperties(t *testing.T) {
 func TestSpecACLs(t *testing.T) {
 	s := provision.Spec{
 		CustomerTopic: "enhanced",
+		CandlesTopic:  "candles",
 		Customers:     []string{"acme"},
 		Services: []provision.Service{
 			{User: "svc-enrich", Consume: []string{"raw"}, Group: "finfeed-enrich", Produce: []string{"enhanced", "raw.dlq"}},
@@ -136,6 +137,8 @@ func TestSpecACLs(t *testing.T) {
 	topic, group := kmsg.ACLResourceTypeTopic, kmsg.ACLResourceTypeGroup
 	read, write := kmsg.ACLOperationRead, kmsg.ACLOperationWrite
 	want := []provision.ACL{
+		{Principal: "User:acme", Resource: topic, Name: "candles", Operation: read},
+		{Principal: "User:acme", Resource: topic, Name: "candles", Operation: kmsg.ACLOperationDescribe},
 		{Principal: "User:acme", Resource: topic, Name: "enhanced", Operation: read},
 		{Principal: "User:acme", Resource: topic, Name: "enhanced", Operation: kmsg.ACLOperationDescribe},
 		{Principal: "User:acme", Resource: group, Name: "acme", Operation: read},

@@ -35,9 +35,11 @@ type Service struct {
 type Spec struct {
 	Topics   []Topic
 	Services []Service
-	// Customers are SCRAM user names; each may read CustomerTopic with the consumer group of its own name.
+	// Customers are SCRAM user names; each may read CustomerTopic and CandlesTopic (CustomerTopics) with the
+	// consumer group of its own name.
 	Customers     []string
 	CustomerTopic string
+	CandlesTopic  string
 	// DeleteTopics removes the topics when the resource is deleted; off by default so a deleted stack never
 	// takes the data with it.
 	DeleteTopics bool
@@ -47,7 +49,7 @@ type Spec struct {
 // properties (ParseProperties) and the embedded broker of `feed local` fills them in itself; both turn them into
 // topics and ACLs with Spec, so a principal has the same rights locally as on MSK.
 type Settings struct {
-	RawTopic, EnhancedTopic, RawDLQTopic, EnhancedDLQTopic string
+	RawTopic, EnhancedTopic, RawDLQTopic, EnhancedDLQTopic, CandlesTopic string
 	// EnrichGroup and IndexGroup are the consumer groups the enrich and index functions read with.
 	EnrichGroup, IndexGroup string
 	Partitions              int32
@@ -57,7 +59,7 @@ type Settings struct {
 	// IngesterUser, EnrichUser and IndexUser are the SCRAM users of the services; empty leaves a service out
 	// (it logs in with IAM). One user may run several services.
 	IngesterUser, EnrichUser, IndexUser string
-	// Customers are SCRAM user names that may read EnhancedTopic.
+	// Customers are SCRAM user names that may read EnhancedTopic and CandlesTopic.
 	Customers    []string
 	DeleteTopics bool
 }
@@ -70,6 +72,7 @@ func DefaultSettings() Settings {
 		EnhancedTopic:     topics.Enhanced,
 		RawDLQTopic:       topics.RawDLQ,
 		EnhancedDLQTopic:  topics.EnhancedDLQ,
+		CandlesTopic:      topics.Candles,
 		EnrichGroup:       topics.EnrichGroup,
 		IndexGroup:        topics.IndexGroup,
 		Partitions:        DefaultPartitions,
@@ -80,8 +83,8 @@ func DefaultSettings() Settings {
 }
 
 // Spec is the topics and principals the settings ask for: the ingester writes raw; the enrich function reads
-// raw with its group and writes enhanced and raw.dlq; the index function reads enhanced with its group and
-// writes enhanced.dlq; each customer reads and describes enhanced with the group of its own name. Nobody is granted the
+// raw with its group and writes enhanced, candles and raw.dlq; the index function reads enhanced with its group
+// and writes enhanced.dlq; each customer reads and describes enhanced and candles with the group of its own name. Nobody is granted the
 // dead-letter topics' contents: operators read them with IAM.
 func (st Settings) Spec() Spec {
 	topic := func(name string, hours int64) Topic {
@@ -91,8 +94,10 @@ func (st Settings) Spec() Spec {
 		Topics: []Topic{
 			topic(st.RawTopic, st.RetentionHours), topic(st.EnhancedTopic, st.RetentionHours),
 			topic(st.RawDLQTopic, st.DLQRetentionHours), topic(st.EnhancedDLQTopic, st.DLQRetentionHours),
+			topic(st.CandlesTopic, st.RetentionHours),
 		},
 		CustomerTopic: st.EnhancedTopic,
+		CandlesTopic:  st.CandlesTopic,
 		DeleteTopics:  st.DeleteTopics,
 	}
 	if st.IngesterUser != "" {
@@ -100,7 +105,7 @@ func (st Settings) Spec() Spec {
 	}
 	if st.EnrichUser != "" {
 		s.Services = append(s.Services, Service{User: st.EnrichUser, Consume: []string{st.RawTopic}, Group: st.EnrichGroup,
-			Produce: []string{st.EnhancedTopic, st.RawDLQTopic}})
+			Produce: []string{st.EnhancedTopic, st.CandlesTopic, st.RawDLQTopic}})
 	}
 	if st.IndexUser != "" {
 		s.Services = append(s.Services, Service{User: st.IndexUser, Consume: []string{st.EnhancedTopic}, Group: st.IndexGroup,

@@ -2,7 +2,7 @@
 // place these names are written (configuration may override them at run time).
 package topics
 
-// Topic names (overridden by RAW_TOPIC, ENHANCED_TOPIC, DLQ_TOPIC and the provisioner's properties).
+// Topic names (overridden by RAW_TOPIC, ENHANCED_TOPIC, CANDLES_TOPIC, DLQ_TOPIC and the provisioner's properties).
 const (
 	// Raw holds the ingester's bars.
 	Raw = "raw"
@@ -12,6 +12,8 @@ const (
 	RawDLQ = "raw.dlq"
 	// EnhancedDLQ holds the enhanced records the index function can never index.
 	EnhancedDLQ = "enhanced.dlq"
+	// Candles holds the 5m/15m/1h candles customers read, written by the enrich function.
+	Candles = "candles"
 )
 
 // Consumer groups of the event-source mappings.
@@ -22,5 +24,5 @@ const (
 	IndexGroup = "finfeed-index"
 )
 
-// All lists the feed's topics: Raw, Enhanced, RawDLQ, EnhancedDLQ.
-func All() []string { return []string{Raw, Enhanced, RawDLQ, EnhancedDLQ} }
+// All lists the feed's topics: Raw, Enhanced, RawDLQ, EnhancedDLQ, Candles.
+func All() []string { return []string{Raw, Enhanced, RawDLQ, EnhancedDLQ, Candles} }

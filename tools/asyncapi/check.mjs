@@ -1,6 +1,7 @@
 // check.mjs: checks finfeed's customer contract independently of the Go code.
 //
-//   node tools/asyncapi/check.mjs docs/asyncapi.yaml [--enhanced FILE.ndjson]... [--raw FILE.ndjson]... [--verbose]
+//   node tools/asyncapi/check.mjs docs/asyncapi.yaml [--enhanced FILE.ndjson]... [--raw FILE.ndjson]...
+//        [--candles FILE.ndjson]... [--verbose]
 //
 // 1. Parses the AsyncAPI document with the official parser (@asyncapi/parser), which resolves the $ref'd schema
 //    files and validates the document against the AsyncAPI specification and its Kafka bindings. Diagnostics of
@@ -8,8 +9,8 @@
 // 2. Compiles every schema file beside the document (schemas/*.json) with ajv in strict mode (JSON Schema draft
 //    2020-12; x-* annotations allowed), and validates every message example of the document against its
 //    message's payload and headers schemas.
-// 3. Validates each line of every --enhanced file against schemas/enhanced.schema.json and of every --raw file
-//    against schemas/raw.schema.json. A file with no records fails: an empty check proves nothing.
+// 3. Validates each line of every --enhanced file against schemas/enhanced.schema.json, of every --raw file
+//    against schemas/raw.schema.json and of every --candles file against schemas/candle.schema.json. A file with no records fails: an empty check proves nothing.
 //
 // Exit status: 0 when everything holds, 1 when something does not, 2 for a usage error.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -19,7 +20,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 
 function usage(msg) {
   console.error(`check: ${msg}`);
-  console.error('usage: node check.mjs ASYNCAPI.yaml [--enhanced FILE.ndjson]... [--raw FILE.ndjson]... [--verbose]');
+  console.error('usage: node check.mjs ASYNCAPI.yaml [--enhanced FILE.ndjson]... [--raw FILE.ndjson]... [--candles FILE.ndjson]... [--verbose]');
   process.exit(2);
 }
 
@@ -27,12 +28,13 @@ const args = process.argv.slice(2);
 let docPath;
 const enhancedFiles = [];
 const rawFiles = [];
+const candleFiles = [];
 let verbose = false;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
-  if (a === '--enhanced' || a === '--raw') {
+  if (a === '--enhanced' || a === '--raw' || a === '--candles') {
     if (i + 1 >= args.length) usage(`${a} needs a file`);
-    (a === '--enhanced' ? enhancedFiles : rawFiles).push(args[++i]);
+    ({ '--enhanced': enhancedFiles, '--raw': rawFiles, '--candles': candleFiles })[a].push(args[++i]);
   } else if (a === '--verbose') {
     verbose = true;
   } else if (a.startsWith('-')) {
@@ -161,6 +163,7 @@ function checkRecords(file, schemaFile) {
 }
 for (const f of enhancedFiles) checkRecords(f, 'enhanced.schema.json');
 for (const f of rawFiles) checkRecords(f, 'raw.schema.json');
+for (const f of candleFiles) checkRecords(f, 'candle.schema.json');
 
 if (failures > 0) {
   console.error(`contract check: ${failures} problem(s)`);

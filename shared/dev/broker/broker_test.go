@@ -196,9 +196,12 @@ func TestSpecIsMSKs(t *testing.T) {
 	want := []string{
 		acl("alice", topic, topics.Enhanced, read),
 		acl("alice", topic, topics.Enhanced, kmsg.ACLOperationDescribe),
+		acl("alice", topic, topics.Candles, read),
+		acl("alice", topic, topics.Candles, kmsg.ACLOperationDescribe),
 		acl("alice", group, "alice", read),
 		acl("svc", topic, topics.Enhanced, read),
 		acl("svc", topic, topics.Enhanced, write),
+		acl("svc", topic, topics.Candles, write),
 		acl("svc", topic, topics.EnhancedDLQ, write),
 		acl("svc", topic, topics.Raw, read),
 		acl("svc", topic, topics.Raw, write),

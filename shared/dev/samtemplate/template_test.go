@@ -412,8 +412,8 @@ func TestKafkaSetupProperties(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseProperties(%v) = %v", props, err)
 		}
-		if target.ClusterArn == "" || len(spec.Topics) != 4 || spec.Topics[0].Replication != 3 {
-			t.Errorf("spec %+v target %+v, want four topics with replication 3 on the cluster ARN", spec, target)
+		if target.ClusterArn == "" || len(spec.Topics) != 5 || spec.Topics[0].Replication != 3 {
+			t.Errorf("spec %+v target %+v, want five topics with replication 3 on the cluster ARN", spec, target)
 		}
 		if got, want := len(spec.Customers), len(slices.DeleteFunc([]string{fmt.Sprint(s["CustomerUser1"]), fmt.Sprint(s["CustomerUser2"]), fmt.Sprint(s["CustomerUser3"])}, func(u string) bool { return u == "" })); got != want {
 			t.Errorf("customers %v, want %d", spec.Customers, want)
