@@ -85,14 +85,15 @@ $(BIN)/zinc: $(ZINC_DIR)/go.mod $(ZINC_DIR)/go.sum $(wildcard $(ZINC_DIR)/*.go)
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHCOUNT ?= 10
-## bench: the enrich hot path against its floor (benchstat: EnrichBatch10k vs Floor10k), the handler producing to
-## kfake, a cold container's indicator state at whole-market scale (checkpoint from S3 on gofakes3 + 5 minutes of
-## one partition replayed from kfake), a cold batch's previous closes for 8,000 symbols from DynamoDB (dynalite + 4 ms a request), `feed bench`
+## bench: the enrich hot path and the candles' share of it against the floor (benchstat: EnrichBatch10k and
+## Candles10k vs Floor10k), the handler producing to kfake, a cold container's indicator state at whole-market
+## scale (checkpoint from S3 on gofakes3 + 5 minutes of one partition replayed from kfake), a cold batch's previous
+## closes for 8,000 symbols from DynamoDB (dynalite + 4 ms a request), `feed bench`
 ## end to end at 1,000 bars/s, and each function's cold start and size under the Runtime Interface Emulator.
 ## docs/performance.md explains the numbers.
 bench: deps
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
+	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k|Candles10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
 	$(BENCHSTAT) -col .name $(BIN)/bench-enrich.txt
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/bar > $(BIN)/bench-codec.txt
 	$(BENCHSTAT) $(BIN)/bench-codec.txt

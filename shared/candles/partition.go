@@ -71,6 +71,8 @@ func (p *Partition) Apply(b *bar.Raw) []Candle {
 	var before [8]Candle
 	missed := false
 	s := p.symbols[b.Symbol]
+	// the common case: a bar after the symbol's latest, while the watermark is at or before it
+	inSequence := s != nil && len(s.bars) > 0 && m.t.After(s.bars[len(s.bars)-1].t) && p.hasW && !m.t.Before(p.w)
 	for i, iv := range p.cfg.Intervals {
 		start := startOf(m.t, iv)
 		end := start.Add(iv.Duration())
@@ -79,6 +81,12 @@ func (p *Partition) Apply(b *bar.Raw) []Candle {
 			continue
 		}
 		applies |= 1 << i
+		if inSequence { // the candle is open (its end is after the watermark); it already has a bar if the latest is in it
+			if !s.bars[len(s.bars)-1].t.Before(start) {
+				wasOpen |= 1 << i
+			}
+			continue
+		}
 		if p.hasW && !p.w.Before(end.Add(p.cfg.Grace)) {
 			closed |= 1 << i
 			if s != nil {

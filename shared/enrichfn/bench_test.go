@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/enrichfn"
 	"github.com/finfeed/finfeed/shared/kafka"
@@ -166,4 +168,56 @@ func BenchmarkHandler10k(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(b.N*benchRecords)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkCandles10k: what candles add to the hot path per record, on BenchmarkFloor10k's records (decoded
+// outside the timing): candles.Partition.Apply on a warm partition and AppendCandle of every candle it
+// publishes, finals only (the default). One partition holds all 100 symbols here, the worst case for the
+// state's size; each round continues the previous one's session, as a warm container does. Its ns/record
+// over Floor10k's is the cost docs/performance.md holds to 0.3x.
+func BenchmarkCandles10k(b *testing.B) { benchCandles(b, false) }
+
+// BenchmarkCandlesPartial10k: the same with partial candles (a running candle per interval on every bar).
+func BenchmarkCandlesPartial10k(b *testing.B) { benchCandles(b, true) }
+
+func benchCandles(b *testing.B, partial bool) {
+	ev, _ := benchEvent(b)
+	var bars []bar.Raw
+	for p := range 10 {
+		for _, r := range ev.Records[fmt.Sprintf("raw-%d", p)] {
+			v, err := base64.StdEncoding.DecodeString(r.Value)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if raw, err := bar.DecodeRaw(v); err == nil {
+				bars = append(bars, raw)
+			}
+		}
+	}
+	slices.SortStableFunc(bars, func(x, y bar.Raw) int { return x.Time.Compare(y.Time) }) // one partition's order
+	cfg := candles.DefaultConfig()
+	cfg.Partial = partial
+	p := candles.NewPartition(cfg)
+	var out []byte
+	published := 0
+	round := func() {
+		out = out[:0]
+		for i := range bars {
+			cs := p.Apply(&bars[i])
+			for j := range cs {
+				out = candles.AppendCandle(out, &cs[j])
+			}
+			published += len(cs)
+			bars[i].Time = bars[i].Time.Add(benchRecords / 100 * time.Minute) // the next round continues the session
+		}
+	}
+	round() // warm: the partition holds a session, as a warm container's does
+	published = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		round()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchRecords), "ns/record")
+	b.ReportMetric(float64(published)/float64(b.N*len(bars)), "candles/record")
 }

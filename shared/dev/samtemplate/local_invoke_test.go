@@ -184,7 +184,7 @@ func invokeProvision(t *testing.T, tpl *samtemplate.Template, f samtemplate.Func
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"raw", "enhanced", "raw.dlq", "enhanced.dlq"} {
+	for _, name := range []string{"raw", "enhanced", "raw.dlq", "enhanced.dlq", "candles"} {
 		if d := topics[name]; fmt.Sprint(len(d.Partitions)) != props.ResourceProperties.Partitions {
 			t.Errorf("topic %s has %d partitions, the request asks for %s (feed local's)", name, len(d.Partitions), props.ResourceProperties.Partitions)
 		}
@@ -193,8 +193,8 @@ func invokeProvision(t *testing.T, tpl *samtemplate.Template, f samtemplate.Func
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(acls[0].Described); n != 3 {
-		t.Errorf("customer acme has %d ACLs, want 3 (read and describe enhanced, its group): %+v", n, acls[0].Described)
+	if n := len(acls[0].Described); n != 5 {
+		t.Errorf("customer acme has %d ACLs, want 5 (read and describe enhanced and candles, its group): %+v", n, acls[0].Described)
 	}
 	logColdStart(t, f.LogicalID, emu)
 }
