@@ -1,6 +1,6 @@
 // Package fold is the state of one raw partition that the enrich function carries from bar to bar: every
-// symbol's indicator series, folded over the partition's valid records in offset order. The state engine
-// (package state) keeps, checkpoints and replays it.
+// symbol's indicator series and the partition's candles, folded over its valid records in offset order. The
+// state engine (package state) keeps, checkpoints and replays it.
 package fold
 
 import (
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/indicators"
 	"github.com/finfeed/finfeed/shared/state"
 )
@@ -20,18 +21,36 @@ type Partition struct {
 	series map[string]*indicators.Series
 	// latest is the newest bar time applied: the checkpoint policy's clock.
 	latest time.Time
+	// candles aggregates the partition's bars into 5m/15m/1h candles.
+	candles *candles.Partition
 }
 
-// Result is what one bar gets from the fold. (Candles, when the partition aggregates them, come here too.)
+// Result is what one bar gets from the fold.
 type Result struct {
 	Indicators indicators.Values
+	// Candles are the candles the bar makes due (candles.Partition.Apply): valid until the next Apply.
+	Candles []candles.Candle
 }
 
-// New returns the fold of an empty partition.
-func New() *Partition { return &Partition{series: make(map[string]*indicators.Series)} }
+// New returns the fold of an empty partition, with the default candle configuration.
+func New() *Partition { return NewWithCandles(candles.DefaultConfig()) }
 
-// Codec is how the state engine makes and decodes partitions.
-var Codec = state.Codec[*Partition]{New: New, Decode: Decode}
+// NewWithCandles returns the fold of an empty partition building cfg's candles (CANDLES_GRACE, CANDLES_PARTIAL).
+func NewWithCandles(cfg candles.Config) *Partition {
+	return &Partition{series: make(map[string]*indicators.Series), candles: candles.NewPartition(cfg)}
+}
+
+// Codec is how the state engine makes and decodes partitions, with the default candle configuration.
+var Codec = CodecWithCandles(candles.DefaultConfig())
+
+// CodecWithCandles makes and decodes partitions building cfg's candles. The candle configuration is not part of
+// the state: a checkpoint written under another one continues under cfg.
+func CodecWithCandles(cfg candles.Config) state.Codec[*Partition] {
+	return state.Codec[*Partition]{
+		New:    func() *Partition { return NewWithCandles(cfg) },
+		Decode: func(src []byte) (*Partition, error) { return decode(src, cfg) },
+	}
+}
 
 var _ state.Fold = (*Partition)(nil)
 
@@ -46,8 +65,15 @@ func (p *Partition) Apply(b *bar.Raw) Result {
 	if b.Time.After(p.latest) {
 		p.latest = b.Time
 	}
-	return Result{Indicators: s.Apply(b)}
+	return Result{Indicators: s.Apply(b), Candles: p.candles.Apply(b)}
 }
+
+// CandlesTooLate counts the bars that came too late for a frozen candle (candles.Partition.TooLate).
+func (p *Partition) CandlesTooLate() uint64 { return p.candles.TooLate() }
+
+// CloseCandles publishes every open candle of the partition as final (end of input, `feed candles`; the enrich
+// function never calls it). The slice is valid until the next Apply.
+func (p *Partition) CloseCandles() []candles.Candle { return p.candles.Close() }
 
 // Replay implements state.Fold: a raw record's value, applied when bar.DecodeRaw accepts it, as the handler does.
 func (p *Partition) Replay(value []byte) {
@@ -65,14 +91,15 @@ func (p *Partition) Symbols() int { return len(p.series) }
 // Version is the encoding's format version, its first byte. A change of what the fold holds or computes gets a
 // new version: checkpoints of another version are not read (the engine replays instead), so no container ever
 // continues from state that another build computed differently.
-const Version = 1
+const Version = 2 // 2: candles after the series
 
 // ErrCorrupt is wrapped by every Decode error.
 var ErrCorrupt = errors.New("corrupt partition state")
 
 // AppendBinary implements state.Fold. Layout: version byte; varint Unix seconds and uvarint nanoseconds of the
 // newest bar time (0 0 before any); uvarint symbol count; per symbol, in byte order: uvarint length, the
-// symbol, its series (indicators.Series.AppendBinary). Equal folds give equal bytes.
+// symbol, its series (indicators.Series.AppendBinary); then the candles (candles.Partition.AppendBinary). Equal
+// folds give equal bytes.
 func (p *Partition) AppendBinary(dst []byte) []byte {
 	dst = append(dst, Version)
 	var sec int64
@@ -93,19 +120,21 @@ func (p *Partition) AppendBinary(dst []byte) []byte {
 		dst = append(dst, s...)
 		dst = p.series[s].AppendBinary(dst)
 	}
-	return dst
+	return p.candles.AppendBinary(dst)
 }
 
-// Decode reads AppendBinary's bytes; anything else (another version, truncated, trailing bytes, a series that
-// does not decode) is an error wrapping ErrCorrupt.
-func Decode(src []byte) (*Partition, error) {
+// Decode reads AppendBinary's bytes with the default candle configuration; anything else (another version,
+// truncated, trailing bytes, a series or candle state that does not decode) is an error wrapping ErrCorrupt.
+func Decode(src []byte) (*Partition, error) { return decode(src, candles.DefaultConfig()) }
+
+func decode(src []byte, cfg candles.Config) (*Partition, error) {
 	if len(src) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrCorrupt)
 	}
 	if src[0] != Version {
 		return nil, fmt.Errorf("%w: format version %d, this build reads %d", ErrCorrupt, src[0], Version)
 	}
-	p := New()
+	p := NewWithCandles(cfg)
 	src = src[1:]
 	sec, n := binary.Varint(src)
 	if n <= 0 {
@@ -147,6 +176,10 @@ func Decode(src []byte) (*Partition, error) {
 		}
 		src = rest
 		p.series[sym] = s
+	}
+	src, err := p.candles.DecodeBinary(src)
+	if err != nil {
+		return nil, fmt.Errorf("%w: candles: %w", ErrCorrupt, err)
 	}
 	if len(src) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(src))

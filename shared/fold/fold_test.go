@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
+	"github.com/finfeed/finfeed/shared/dev/candlecheck"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/indicators"
@@ -99,8 +102,8 @@ func TestApplyIsEachSymbolsSeries(t *testing.T) {
 	}
 }
 
-// TestCodecRoundTrip: a partition decoded from its bytes continues exactly as the original (same values, same
-// bytes again), wherever the stream is cut; equal partitions give equal bytes.
+// TestCodecRoundTrip: a partition decoded from its bytes continues exactly as the original (same indicator
+// values, same candle records, same bytes again), wherever the stream is cut; equal partitions give equal bytes.
 func TestCodecRoundTrip(t *testing.T) {
 	values := stream(t)
 	orig, copied := fold.New(), fold.New()
@@ -126,8 +129,8 @@ func TestCodecRoundTrip(t *testing.T) {
 			copied.Replay(v)
 			continue
 		}
-		if a, b := orig.Apply(&r), copied.Apply(&r); a != b {
-			t.Fatalf("record %d: after a round trip %+v, want %+v", i, b, a)
+		if a, b := result(orig.Apply(&r)), result(copied.Apply(&r)); a != b {
+			t.Fatalf("record %d: after a round trip %s, want %s", i, b, a)
 		}
 	}
 	if !bytes.Equal(orig.AppendBinary(nil), copied.AppendBinary(nil)) {
@@ -184,5 +187,82 @@ func TestDecodeCorrupt(t *testing.T) {
 		if _, err := fold.Decode(c); !errors.Is(err, fold.ErrCorrupt) {
 			t.Errorf("%s: got %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// result is what one bar got, as comparable text: its indicator values and its candle records' bytes.
+func result(r fold.Result) string {
+	b := fmt.Appendf(nil, "%+v", r.Indicators)
+	for i := range r.Candles {
+		b = append(b, '\n')
+		b = candles.AppendCandle(b, &r.Candles[i])
+	}
+	return string(b)
+}
+
+// TestCandles: the fold's candles are those of a candles.Partition on the valid records alone, corrections and
+// late bars included. On the mixed stream (JPM of 2024 and DBB of 2023 interleaved: DBB's bars are far behind
+// the partition's watermark) that includes the bars counted too late; on JPM's records alone (with their
+// corrections, late bars and invalid records), the newest record of every candle equals an aggregation that
+// groups the bars after the fact, and no bar is too late for the default horizon.
+func TestCandles(t *testing.T) {
+	var jpm [][]byte
+	for _, v := range stream(t) {
+		if r, err := bar.DecodeRaw(v); err != nil || r.Symbol == "JPM" {
+			jpm = append(jpm, v)
+		}
+	}
+	checkCandles(t, stream(t), false)
+	checkCandles(t, jpm, true)
+}
+
+func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
+	t.Helper()
+	cfg := candles.DefaultConfig()
+	p, alone := fold.NewWithCandles(cfg), candles.NewPartition(cfg)
+	var bars []bar.Raw
+	newest := map[candlecheck.Key]candles.Candle{}
+	for i, v := range values {
+		r, err := bar.DecodeRaw(v)
+		if err != nil {
+			p.Replay(v)
+			continue
+		}
+		bars = append(bars, r)
+		got := p.Apply(&r).Candles
+		want := alone.Apply(&r)
+		if len(got) != len(want) {
+			t.Fatalf("record %d: %d candles, want %d", i, len(got), len(want))
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("record %d: candle %d is %+v, want %+v", i, j, got[j], want[j])
+			}
+			newest[candlecheck.KeyOf(&got[j])] = got[j]
+		}
+	}
+	if p.CandlesTooLate() != alone.TooLate() {
+		t.Errorf("%d bars too late, the partition alone counts %d", p.CandlesTooLate(), alone.TooLate())
+	}
+	for _, c := range p.CloseCandles() {
+		newest[candlecheck.KeyOf(&c)] = c
+	}
+	if !aggregate {
+		if p.CandlesTooLate() == 0 {
+			t.Error("no bar of the mixed stream was too late")
+		}
+		return
+	}
+	want := candlecheck.Aggregate(bars, []string{"5m", "15m", "1h"})
+	if len(newest) != len(want) {
+		t.Errorf("%d candles published, the aggregation has %d", len(newest), len(want))
+	}
+	for k, w := range want {
+		if d := candlecheck.Diff(newest[k], w); d != "" {
+			t.Fatalf("%v:%s", k, d)
+		}
+	}
+	if n := p.CandlesTooLate(); n != 0 {
+		t.Errorf("%d bars too late, want 0", n)
 	}
 }
