@@ -28,7 +28,8 @@ type Partition struct {
 // Result is what one bar gets from the fold.
 type Result struct {
 	Indicators indicators.Values
-	// Candles are the candles the bar makes due (candles.Partition.Apply): valid until the next Apply.
+	// Candles are the candles the bar makes due (candles.Partition.Apply), the caller's to keep: a batch holds
+	// every bar's Result until it writes them.
 	Candles []candles.Candle
 }
 
@@ -65,7 +66,11 @@ func (p *Partition) Apply(b *bar.Raw) Result {
 	if b.Time.After(p.latest) {
 		p.latest = b.Time
 	}
-	return Result{Indicators: s.Apply(b), Candles: p.candles.Apply(b)}
+	r := Result{Indicators: s.Apply(b)}
+	if cs := p.candles.Apply(b); len(cs) > 0 {
+		r.Candles = slices.Clone(cs) // candles.Partition reuses its slice on the next bar
+	}
+	return r
 }
 
 // CandlesTooLate counts the bars that came too late for a frozen candle (candles.Partition.TooLate).

@@ -221,6 +221,8 @@ func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
 	cfg := candles.DefaultConfig()
 	p, alone := fold.NewWithCandles(cfg), candles.NewPartition(cfg)
 	var bars []bar.Raw
+	var kept []fold.Result // every bar's result, kept as a batch keeps them
+	var keptText []string
 	newest := map[candlecheck.Key]candles.Candle{}
 	for i, v := range values {
 		r, err := bar.DecodeRaw(v)
@@ -229,7 +231,9 @@ func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
 			continue
 		}
 		bars = append(bars, r)
-		got := p.Apply(&r).Candles
+		res := p.Apply(&r)
+		kept, keptText = append(kept, res), append(keptText, result(res))
+		got := res.Candles
 		want := alone.Apply(&r)
 		if len(got) != len(want) {
 			t.Fatalf("record %d: %d candles, want %d", i, len(got), len(want))
@@ -239,6 +243,11 @@ func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
 				t.Fatalf("record %d: candle %d is %+v, want %+v", i, j, got[j], want[j])
 			}
 			newest[candlecheck.KeyOf(&got[j])] = got[j]
+		}
+	}
+	for i := range kept {
+		if result(kept[i]) != keptText[i] {
+			t.Fatalf("bar %d's result changed after later bars: %s, was %s", i, result(kept[i]), keptText[i])
 		}
 	}
 	if p.CandlesTooLate() != alone.TooLate() {
