@@ -62,7 +62,7 @@ func TestCustomersCLI(t *testing.T) {
 		{[]string{"rotate", "acme"}, exitOK, []string{"rotation open, new user acme-2", "AmazonMSK_finfeed-dev_acme-2"}},
 		{[]string{"list"}, exitOK, []string{"acme      groups acme.*", "acme (associated", "acme-2 (associated", "rotation open", "globex"}},
 		{[]string{"rotate", "acme", "--finish"}, exitOK, []string{"user acme retired"}},
-		{[]string{"sync"}, exitOK, []string{"customers in sync: ACLs granted on enhanced, 0 secret(s) re-associated"}},
+		{[]string{"sync"}, exitOK, []string{"customers in sync: ACLs granted on enhanced, candles, 0 secret(s) re-associated"}},
 		{[]string{"remove", "globex", "--reject-connection", "arn:aws:kafka:eu-west-3:444455556666:vpc-connection/111122223333/finfeed-dev/x"}, exitOK,
 			[]string{"customer globex removed", "1 VPC connection(s) rejected"}},
 		{[]string{"remove", "globex"}, exitFailure, nil},
