@@ -180,7 +180,7 @@ func invokeProvision(t *testing.T, tpl *samtemplate.Template, f samtemplate.Func
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	ctx := bounded(t)
-	topics, err := adm.ListTopics(ctx, "raw", "enhanced", "raw.dlq", "enhanced.dlq")
+	topics, err := adm.ListTopics(ctx, "raw", "enhanced", "raw.dlq", "enhanced.dlq", "candles")
 	if err != nil {
 		t.Fatal(err)
 	}
