@@ -46,11 +46,21 @@ const maxFallbacks = 3
 // putTimeout bounds a checkpoint write, so a slow store delays a batch by at most this much.
 const putTimeout = 5 * time.Second
 
+// DefaultProgressEvery is how much wall time a replay runs between two progress checkpoints by default.
+const DefaultProgressEvery = 15 * time.Second
+
 // Options configure an engine.
 type Options struct {
 	// CheckpointEvery is the bar time between two checkpoints of a partition; 0 checkpoints after every batch.
 	CheckpointEvery time.Duration
-	Log             *slog.Logger
+	// ProgressEvery is the wall time between two progress checkpoints of a long replay (0: DefaultProgressEvery).
+	// A replay longer than the function's timeout (no checkpoint, or a new fold version, and days of raw) is
+	// then cut short by its context, fails its batch, and the retry goes on from the newest progress checkpoint
+	// instead of starting over: every attempt moves the partition forward.
+	ProgressEvery time.Duration
+	Log           *slog.Logger
+	// Now is the clock for ProgressEvery (nil: time.Now); tests make it tick.
+	Now func() time.Time
 }
 
 // Stats count what the engine did, for logs and tests.
@@ -63,6 +73,8 @@ type Stats struct {
 	Replayed           int64 // raw records replayed
 	Checkpoints        int64 // checkpoints written
 	CheckpointFailures int64 // checkpoint writes that failed (logged; the batch still succeeded)
+	// ProgressCheckpoints are the checkpoints written in the middle of long replays (counted in Checkpoints too).
+	ProgressCheckpoints int64
 }
 
 // Engine holds the folds of the partitions this container processes.
@@ -71,12 +83,16 @@ type Engine[F Fold] struct {
 	store  Store
 	source Source
 	every  time.Duration
-	log    *slog.Logger
+	// progress is the wall time between two progress checkpoints of a replay; now is its clock.
+	progress time.Duration
+	now      func() time.Time
+	log      *slog.Logger
 
 	mu  sync.Mutex
 	mem map[partitionKey]*entry[F]
 
 	warm, cold, fromCheckpoint, fullReplays, malformed, replayed, checkpoints, checkpointFailures atomic.Int64
+	progressCheckpoints                                                                           atomic.Int64
 }
 
 type partitionKey struct {
@@ -106,6 +122,9 @@ func New[F Fold](codec Codec[F], store Store, source Source, opts Options) (*Eng
 	if opts.CheckpointEvery < 0 {
 		errs = append(errs, fmt.Errorf("state: checkpoint interval %v is negative", opts.CheckpointEvery))
 	}
+	if opts.ProgressEvery < 0 {
+		errs = append(errs, fmt.Errorf("state: progress interval %v is negative", opts.ProgressEvery))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -113,8 +132,15 @@ func New[F Fold](codec Codec[F], store Store, source Source, opts Options) (*Eng
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine[F]{codec: codec, store: store, source: source, every: opts.CheckpointEvery, log: log,
-		mem: make(map[partitionKey]*entry[F])}, nil
+	progress, now := opts.ProgressEvery, opts.Now
+	if progress == 0 {
+		progress = DefaultProgressEvery
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Engine[F]{codec: codec, store: store, source: source, every: opts.CheckpointEvery, progress: progress,
+		now: now, log: log, mem: make(map[partitionKey]*entry[F])}, nil
 }
 
 // Lease is a partition's fold held by one batch: Begin hands it out, Commit returns it to memory. Memory does
@@ -162,12 +188,23 @@ func (e *Engine[F]) Begin(ctx context.Context, topic string, partition int32, of
 	}
 	start := time.Now()
 	n := int64(0)
-	err = e.source.Replay(ctx, topic, partition, from, offset, func(_ int64, value []byte) {
+	saved, last := int64(-1), e.now()
+	err = e.source.Replay(ctx, topic, partition, from, offset, func(o int64, value []byte) {
 		fold.Replay(value)
 		n++
+		if now := e.now(); now.Sub(last) >= e.progress && o+1 < offset {
+			last = now
+			if e.saveProgress(ctx, topic, partition, o+1, fold) {
+				saved = o + 1
+			}
+		}
 	})
 	e.replayed.Add(n)
 	if err != nil {
+		if saved >= 0 {
+			return nil, fmt.Errorf("state: replay %s/%d from %d to %d (progress saved at %d, the retry goes on from there): %w",
+				topic, partition, from, offset, saved, err)
+		}
 		return nil, fmt.Errorf("state: replay %s/%d from %d to %d: %w", topic, partition, from, offset, err)
 	}
 	e.log.InfoContext(ctx, "state: cold start", "topic", topic, "partition", partition, "offset", offset,
@@ -239,6 +276,21 @@ func (e *Engine[F]) Commit(ctx context.Context, l *Lease[F], next int64) {
 	e.mu.Unlock()
 }
 
+// saveProgress writes a progress checkpoint in the middle of a replay; a failure is logged and counted (the
+// replay goes on, only a retry would start further back).
+func (e *Engine[F]) saveProgress(ctx context.Context, topic string, partition int32, next int64, f F) bool {
+	if err := e.put(ctx, topic, partition, next, f); err != nil {
+		e.checkpointFailures.Add(1)
+		e.log.ErrorContext(ctx, "state: progress checkpoint not written", "topic", topic, "partition", partition,
+			"offset", next, "err", err)
+		return false
+	}
+	e.checkpoints.Add(1)
+	e.progressCheckpoints.Add(1)
+	e.log.InfoContext(ctx, "state: replay progress saved", "topic", topic, "partition", partition, "offset", next)
+	return true
+}
+
 func (e *Engine[F]) put(ctx context.Context, topic string, partition int32, next int64, f F) error {
 	blob := sealEnvelope(nil, next, f)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), putTimeout)
@@ -260,5 +312,6 @@ func (e *Engine[F]) Stats() Stats {
 		Warm: e.warm.Load(), Cold: e.cold.Load(), FromCheckpoint: e.fromCheckpoint.Load(),
 		FullReplays: e.fullReplays.Load(), Malformed: e.malformed.Load(), Replayed: e.replayed.Load(),
 		Checkpoints: e.checkpoints.Load(), CheckpointFailures: e.checkpointFailures.Load(),
+		ProgressCheckpoints: e.progressCheckpoints.Load(),
 	}
 }

@@ -316,3 +316,77 @@ func TestKafkaReplay(t *testing.T) {
 		t.Errorf("replay with a done context: got %v, want context.Canceled", err)
 	}
 }
+
+// cutSource is Kafka's replay cut short after max records, as a Lambda timeout cuts a long replay: the fault
+// the embedded broker cannot produce on its own.
+type cutSource struct {
+	inner state.Source
+	max   int
+}
+
+func (c cutSource) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, []byte)) error {
+	n := 0
+	errCut := errors.New("cut")
+	err := c.inner.Replay(ctx, topic, partition, from, to, func(o int64, v []byte) {
+		if n == c.max {
+			panic(errCut)
+		}
+		n++
+		fn(o, v)
+	})
+	return err
+}
+
+// safeReplay turns cutSource's panic into the error a timed-out replay returns.
+type safeReplay struct{ cutSource }
+
+func (s safeReplay) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, []byte)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("replay cut short: %w", context.DeadlineExceeded)
+		}
+	}()
+	return s.cutSource.Replay(ctx, topic, partition, from, to, fn)
+}
+
+// TestEngineLongReplayMakesProgress: a replay that cannot finish within one attempt (no checkpoint and more
+// records than an attempt gets through) saves progress checkpoints, so each retry starts further on and the
+// partition gets through; the fold handed out at the end is exactly the one-pass fold.
+func TestEngineLongReplayMakesProgress(t *testing.T) {
+	l := startRaw(t, 400)
+	store := state.NewMemory()
+	var clock time.Time
+	tick := func() time.Time { clock = clock.Add(time.Second); return clock }
+	attempts := 0
+	for {
+		attempts++
+		if attempts > 6 {
+			t.Fatal("the replay did not get through in 6 attempts of 150 records")
+		}
+		e, err := state.New(sumCodec, store, safeReplay{cutSource{state.NewKafka(l.cfg, kafka.Deps{}), 150}}, state.Options{
+			CheckpointEvery: time.Hour, ProgressEvery: 10 * time.Second, Now: tick,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease, err := e.Begin(context.Background(), testTopic, 1, 400)
+		s := e.Stats()
+		if s.Replayed > 150 {
+			t.Fatalf("attempt %d replayed %d records, the source allows 150", attempts, s.Replayed)
+		}
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) || s.ProgressCheckpoints == 0 {
+				t.Fatalf("attempt %d: %v, stats %+v: want a cut replay that saved progress", attempts, err, s)
+			}
+			continue
+		}
+		if want := l.foldAt(400); *lease.Fold != *want {
+			t.Fatalf("after %d attempts: fold %+v, want %+v", attempts, *lease.Fold, *want)
+		}
+		break
+	}
+	if attempts < 3 {
+		t.Errorf("got through in %d attempts; 400 records at 150 an attempt need at least 3", attempts)
+	}
+}
