@@ -15,6 +15,7 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/chart"
 	"github.com/finfeed/finfeed/shared/dev/localstack"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // defaultHTTPAddr is where `feed local` serves its chart unless --http says otherwise.
@@ -47,8 +48,10 @@ func startChart(ctx context.Context, s *localstack.Stack, o localOptions, log *s
 	if err != nil {
 		return nil, fmt.Errorf("chart: --http: %w", err)
 	}
+	// the enriched bars, and the candles the customer may read too (charted as they are published)
+	read := chart.Topics{Enriched: s.Enrich().EnhancedTopic, Candles: topics.Candles}
 	cl, err := kafka.NewClient(ctx, s.Broker().CustomerKafka(), kafka.Deps{}, append(s.Broker().DialOpts(), kgo.ClientID("finfeed-chart"),
-		kgo.ConsumeTopics(s.Enrich().EnhancedTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+		kgo.ConsumeTopics(read.Enriched, read.Candles), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("chart: %w", err)
@@ -61,7 +64,7 @@ func startChart(ctx context.Context, s *localstack.Stack, o localOptions, log *s
 			log.Error("chart: serve", "err", err)
 		}
 	})
-	wg.Go(func() { chart.Consume(ctx, cl, chart.Topics{Enriched: s.Enrich().EnhancedTopic}, store, log) })
+	wg.Go(func() { chart.Consume(ctx, cl, read, store, log) })
 	cs.url = "http://" + ln.Addr().String() + "/"
 	cs.close = func() {
 		if err := srv.Close(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
@@ -98,6 +99,11 @@ func TestLocalChartInBrowser(t *testing.T) {
 	}
 	if p := page.Problems(); len(p) > 0 {
 		t.Errorf("console errors and exceptions on the page:\n%v", p)
+	}
+	// the customer principal may read both topics the chart reads (enhanced and candles)
+	if stats := browsertest.Eval[string](t, page, `fetch('api/meta').then(r => r.json()).then(m => JSON.stringify(m.stats))`,
+		chromedp.EvalAwaitPromise); strings.Contains(stats, "readError") || !strings.Contains(stats, `"skipped":0`) {
+		t.Errorf("the chart's counts %s: want no read error and nothing skipped", stats)
 	}
 	shot := filepath.Join(t.TempDir(), "chart.png")
 	page.Screenshot(t, shot)

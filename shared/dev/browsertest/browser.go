@@ -80,10 +80,11 @@ func (p *Page) Problems() []string {
 	return append([]string(nil), p.problems...)
 }
 
-// Eval evaluates a JavaScript expression in the page and decodes its JSON value into T.
-func Eval[T any](t testing.TB, p *Page, expr string) T {
+// Eval evaluates a JavaScript expression in the page and decodes its JSON value into T (with
+// chromedp.EvalAwaitPromise, the value a promise resolves to).
+func Eval[T any](t testing.TB, p *Page, expr string, opts ...chromedp.EvaluateOption) T {
 	t.Helper()
-	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}

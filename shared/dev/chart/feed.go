@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -26,41 +29,43 @@ type Topics struct {
 const retryPause = time.Second
 
 // Consume reads records from p into s until ctx is done: enriched bars as Minute bars, candles as their
-// interval's. A malformed record is skipped and counted, a read error is shown on the page and logged once per
-// distinct message; neither stops the chart.
+// interval's. A malformed record is skipped and counted. A topic that cannot be read (a refused topic) is shown
+// on the page until a record of it arrives, and logged when its error changes; neither stops the chart.
 func Consume(ctx context.Context, p Poller, t Topics, s *Store, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	lastErr := ""
+	failing := map[string]string{} // topic -> its latest read error
 	for ctx.Err() == nil {
 		fs := p.PollFetches(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		var errs []error
+		changed := false
 		fs.EachError(func(topic string, partition int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				errs = append(errs, fmt.Errorf("read %s/%d: %w", topic, partition, err))
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			if msg := fmt.Sprintf("read %s: %v", topic, err); failing[topic] != msg {
+				failing[topic], changed = msg, true
+				log.Warn("chart: reading the feed", "topic", topic, "partition", partition, "err", err)
 			}
 		})
-		fs.EachRecord(func(r *kgo.Record) { take(s, t, r) })
-		switch err := errors.Join(errs...); {
-		case err != nil:
-			s.SetReadError(err.Error())
-			if err.Error() != lastErr {
-				log.Warn("chart: reading the feed", "err", err)
-				lastErr = err.Error()
+		fs.EachRecord(func(r *kgo.Record) {
+			if _, ok := failing[r.Topic]; ok {
+				delete(failing, r.Topic)
+				changed = true
 			}
-			if fs.NumRecords() == 0 {
-				select {
-				case <-ctx.Done():
-				case <-time.After(retryPause):
-				}
+			take(s, t, r)
+		})
+		if changed {
+			s.SetReadError(strings.Join(slices.Sorted(maps.Values(failing)), "; "))
+		}
+		if fs.NumRecords() == 0 && len(failing) > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(retryPause):
 			}
-		case lastErr != "":
-			s.SetReadError("")
-			lastErr = ""
 		}
 	}
 }
