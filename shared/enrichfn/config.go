@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/state"
@@ -32,12 +33,16 @@ type Config struct {
 	StateDir    string
 	// CheckpointEvery is the bar time between two checkpoints of a partition (0: after every batch).
 	CheckpointEvery time.Duration
+	// CandlesTopic receives the 5m/15m/1h candles the partitions' folds publish, built as Candles says.
+	CandlesTopic string
+	Candles      candles.Config
 }
 
 // Load reads the environment: the kafka package's KAFKA_* variables, ENHANCED_TOPIC (default enhanced),
 // DLQ_TOPIC (default raw.dlq), PREV_CLOSE_TABLE or PREV_CLOSES_FILE, THRESHOLD_PCT (default 5), STATE_BUCKET or
-// STATE_DIR (at most one) and STATE_CHECKPOINT_EVERY (a Go duration, default 5m). Every problem is reported
-// together.
+// STATE_DIR (at most one), STATE_CHECKPOINT_EVERY (a Go duration, default 5m), CANDLES_TOPIC (default candles),
+// CANDLES_GRACE (default 1m), CANDLES_HORIZON (default 15m) and CANDLES_PARTIAL (default false). Every problem
+// is reported together.
 func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	kc, err := kafka.Load(getenv)
@@ -52,6 +57,25 @@ func Load(getenv func(string) string) (Config, error) {
 		StateBucket:     strings.TrimSpace(getenv("STATE_BUCKET")),
 		StateDir:        strings.TrimSpace(getenv("STATE_DIR")),
 		CheckpointEvery: state.DefaultCheckpointEvery,
+		CandlesTopic:    orDefault(getenv("CANDLES_TOPIC"), topics.Candles),
+		Candles:         candles.DefaultConfig(),
+	}
+	for name, dst := range map[string]*time.Duration{"CANDLES_GRACE": &c.Candles.Grace, "CANDLES_HORIZON": &c.Candles.Horizon} {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || (name == "CANDLES_HORIZON" && d == 0) {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration such as 1m (positive for the horizon)", name, v))
+			} else {
+				*dst = d
+			}
+		}
+	}
+	if v := strings.TrimSpace(getenv("CANDLES_PARTIAL")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CANDLES_PARTIAL: %q is not true or false", v))
+		}
+		c.Candles.Partial = b
 	}
 	if v := strings.TrimSpace(getenv("STATE_CHECKPOINT_EVERY")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -77,6 +101,12 @@ func (c Config) validate() error {
 	var errs []error
 	if c.EnhancedTopic == c.DLQTopic {
 		errs = append(errs, fmt.Errorf("ENHANCED_TOPIC and DLQ_TOPIC are both %q", c.DLQTopic))
+	}
+	if c.CandlesTopic == c.EnhancedTopic || c.CandlesTopic == c.DLQTopic {
+		errs = append(errs, fmt.Errorf("CANDLES_TOPIC: %q is also the enhanced or dead-letter topic", c.CandlesTopic))
+	}
+	if err := c.Candles.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("CANDLES_GRACE, CANDLES_HORIZON: %w", err))
 	}
 	switch {
 	case c.PrevCloseTable == "" && c.PrevClosesFile == "":
@@ -108,6 +138,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stateBucket", c.StateBucket),
 		slog.String("stateDir", c.StateDir),
 		slog.Duration("checkpointEvery", c.CheckpointEvery),
+		slog.String("candlesTopic", c.CandlesTopic),
+		slog.Duration("candlesGrace", c.Candles.Grace),
+		slog.Duration("candlesHorizon", c.Candles.Horizon),
+		slog.Bool("candlesPartial", c.Candles.Partial),
 	)
 }
 

@@ -44,3 +44,31 @@ func TestConfigLogValueHasNoPassword(t *testing.T) {
 		t.Errorf("log value: %s", s)
 	}
 }
+
+// TestLoadCandles: the candle settings, their defaults, and every bad value reported.
+func TestLoadCandles(t *testing.T) {
+	base := map[string]string{"KAFKA_BROKERS": "b1:9098", "PREV_CLOSE_TABLE": "prev-closes"}
+	c, err := enrichfn.Load(env(base))
+	if err != nil || c.CandlesTopic != "candles" || c.Candles.Grace != time.Minute || c.Candles.Horizon != 15*time.Minute ||
+		c.Candles.Partial || len(c.Candles.Intervals) != 3 {
+		t.Errorf("defaults: got %+v, %v", c, err)
+	}
+	set := map[string]string{"CANDLES_TOPIC": "bars.candles", "CANDLES_GRACE": "30s", "CANDLES_HORIZON": "1h", "CANDLES_PARTIAL": "true"}
+	for k, v := range base {
+		set[k] = v
+	}
+	c, err = enrichfn.Load(env(set))
+	if err != nil || c.CandlesTopic != "bars.candles" || c.Candles.Grace != 30*time.Second || c.Candles.Horizon != time.Hour || !c.Candles.Partial {
+		t.Errorf("set: got %+v, %v", c, err)
+	}
+	bad := map[string]string{"CANDLES_TOPIC": "enhanced", "CANDLES_GRACE": "soon", "CANDLES_HORIZON": "0s", "CANDLES_PARTIAL": "sometimes"}
+	for k, v := range base {
+		bad[k] = v
+	}
+	_, err = enrichfn.Load(env(bad))
+	for _, want := range []string{"CANDLES_TOPIC", "CANDLES_GRACE", "CANDLES_HORIZON", "CANDLES_PARTIAL"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/fold"
@@ -42,6 +43,7 @@ var EnhancedHeaders = []kgo.RecordHeader{
 type Handler struct {
 	enricher      *enrich.Enricher
 	state         *State
+	candlesTopic  string // "" writes no candles
 	producer      Producer
 	enhancedTopic string
 	dlqTopic      string
@@ -75,6 +77,8 @@ type Counts struct {
 	StaleServed int `json:"staleServed,omitempty"`
 	// Panics counts records whose processing panicked; each went to the DLQ (and is in DLQ too).
 	Panics int `json:"panics,omitempty"`
+	// Candles counts the candle records written.
+	Candles int `json:"candles"`
 }
 
 // Add sums counts.
@@ -88,7 +92,11 @@ func (c *Counts) Add(o Counts) {
 	c.Unknown += o.Unknown
 	c.StaleServed += o.StaleServed
 	c.Panics += o.Panics
+	c.Candles += o.Candles
 }
+
+// SetCandlesTopic makes the handler write the candles its folds publish to topic ("" writes none).
+func (h *Handler) SetCandlesTopic(topic string) { h.candlesTopic = topic }
 
 // Batch is the output of one event: records ready to produce, in input order (partitions in name order).
 type Batch struct {
@@ -210,11 +218,33 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	if err != nil {
 		return b, err
 	}
+	var crecs []kgo.Record
+	if h.candlesTopic != "" {
+		total := 0
+		for i := range ds {
+			total += len(ds[i].state.Candles)
+		}
+		crecs = make([]kgo.Record, 0, total) // never grows: b.Records points into it
+	}
 	for i := range recs {
 		if d := &ds[i]; d.ok {
 			arena = h.enrichSafe(d, closes, &recs[i], arena, &b)
 		}
 		b.Records = append(b.Records, &recs[i])
+		if h.candlesTopic == "" {
+			continue
+		}
+		for j := range ds[i].state.Candles { // the candles this bar made due, after its own record
+			c := &ds[i].state.Candles[j]
+			start := len(arena)
+			arena = append(arena, c.Symbol...)
+			mid := len(arena)
+			arena = candles.AppendCandle(arena, c)
+			crecs = append(crecs, kgo.Record{Topic: h.candlesTopic, Key: arena[start:mid:mid], Value: arena[mid:len(arena):len(arena)],
+				Timestamp: c.Start, Headers: EnhancedHeaders})
+			b.Records = append(b.Records, &crecs[len(crecs)-1])
+			b.Counts.Candles++
+		}
 	}
 	return b, nil
 }

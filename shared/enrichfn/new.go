@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/awsconfig"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/fold"
 	"github.com/finfeed/finfeed/shared/kafka"
@@ -57,7 +58,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 	default:
 		checkpoints = state.NewMemory()
 	}
-	st, err := NewState(checkpoints, state.NewKafka(cfg.Kafka, deps), cfg.CheckpointEvery, log)
+	st, err := NewStateWithCandles(checkpoints, state.NewKafka(cfg.Kafka, deps), cfg.CheckpointEvery, cfg.Candles, log)
 	if err != nil {
 		return nil, err
 	}
@@ -66,13 +67,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Function, error) {
 		return nil, err
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: cfg.Threshold}, Store: store}
-	return &Function{Handler: NewHandler(e, st, client, cfg.EnhancedTopic, cfg.DLQTopic, log), client: client}, nil
+	h := NewHandler(e, st, client, cfg.EnhancedTopic, cfg.DLQTopic, log)
+	h.SetCandlesTopic(cfg.CandlesTopic)
+	return &Function{Handler: h, client: client}, nil
 }
 
 // NewState is the enrich function's state engine: partition folds (package fold) checkpointed to store and
 // replayed from source.
 func NewState(store state.Store, source state.Source, every time.Duration, log *slog.Logger) (*State, error) {
 	return state.New(fold.Codec, store, source, state.Options{CheckpointEvery: every, Log: log})
+}
+
+// NewStateWithCandles is NewState with the folds building cfg's candles (CANDLES_GRACE, CANDLES_HORIZON,
+// CANDLES_PARTIAL).
+func NewStateWithCandles(store state.Store, source state.Source, every time.Duration, cfg candles.Config, log *slog.Logger) (*State, error) {
+	return state.New(fold.CodecWithCandles(cfg), store, source, state.Options{CheckpointEvery: every, Log: log})
 }
 
 // Close flushes anything still buffered and closes the Kafka client (on SIGTERM).

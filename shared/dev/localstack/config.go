@@ -121,6 +121,7 @@ func bindings(b *broker.Broker, cfg Config, clientID string) map[string]string {
 func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
 	bind := bindings(b, cfg, topics.EnrichGroup)
 	bind["ENHANCED_TOPIC"] = topics.Enhanced
+	bind["CANDLES_TOPIC"] = topics.Candles
 	bind["DLQ_TOPIC"] = topics.RawDLQ
 	bind["STATE_BUCKET"] = ""
 	bind["STATE_DIR"] = cfg.StateDir

@@ -141,12 +141,13 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 		p = &watchedProducer{Producer: out, topic: s.enrich.EnhancedTopic, seen: cfg.Observe.Enhanced}
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: s.enrich.Threshold}, Store: store}
-	st, err := enrichfn.NewState(checkpoints, state.NewKafka(s.broker.ServiceKafka(), kafka.Deps{},
-		kgo.ClientID(fmt.Sprintf("%s-replay-%d", s.enrich.Kafka.ClientID, i))), s.enrich.CheckpointEvery, s.log)
+	st, err := enrichfn.NewStateWithCandles(checkpoints, state.NewKafka(s.broker.ServiceKafka(), kafka.Deps{},
+		kgo.ClientID(fmt.Sprintf("%s-replay-%d", s.enrich.Kafka.ClientID, i))), s.enrich.CheckpointEvery, s.enrich.Candles, s.log)
 	if err != nil {
 		return err
 	}
 	h := enrichfn.NewHandler(e, st, p, s.enrich.EnhancedTopic, s.enrich.DLQTopic, s.log)
+	h.SetCandlesTopic(s.enrich.CandlesTopic)
 	var handle esm.Handler = func(ctx context.Context, ev events.KafkaEvent) error {
 		c, err := h.Handle(ctx, ev)
 		if err != nil {
