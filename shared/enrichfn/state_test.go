@@ -263,7 +263,23 @@ func container(t *testing.T, in *propertyInput, store state.Store, every time.Du
 		t.Fatal(err)
 	}
 	e := &enrich.Enricher{Rules: enrich.Rules{Threshold: enrich.DefaultThreshold}, Store: closes}
-	return enrichfn.NewHandler(e, st, p, "enhanced", "raw.dlq", slog.New(slog.DiscardHandler)), st
+	h := enrichfn.NewHandler(e, st, p, "enhanced", "raw.dlq", slog.New(slog.DiscardHandler))
+	h.SetCandlesTopic("candles")
+	return h, st
+}
+
+// perInput groups a batch's output by input record: its enhanced or dead-letter record, then the candle records
+// it made due (they follow it), as one text.
+func perInput(recs []*kgo.Record) []string {
+	var out []string
+	for _, r := range recs {
+		if r.Topic == "candles" && len(out) > 0 {
+			out[len(out)-1] += "\n" + recordText(r)
+			continue
+		}
+		out = append(out, recordText(r))
+	}
+	return out
 }
 
 func eventOf(batches map[int32][]rawInput) events.KafkaEvent {
@@ -293,7 +309,8 @@ func recordText(r *kgo.Record) string {
 // replays from kfake over TCP, with random batch splits (1 record to a whole partition, several partitions per
 // event), random failures (a produce fault or a previous-close fault; the batch is retried) and random
 // container changes (a new handler with empty memory on the same checkpoints): every case writes exactly the
-// same records per partition as one batch of everything, and the enhanced bytes are `feed enrich`'s.
+// same records per partition as one batch of everything (each input's enhanced or dead-letter record with the
+// candle records it made due), and the enhanced bytes are `feed enrich`'s.
 func TestStateProperty(t *testing.T) {
 	in := newPropertyInput(t)
 	cases := 200
@@ -312,13 +329,22 @@ func TestStateProperty(t *testing.T) {
 	if _, err := h.Handle(context.Background(), eventOf(all)); err != nil {
 		t.Fatal(err)
 	}
-	out := c.take()
+	out := perInput(c.take())
 	i := 0
 	for p := range in.parts {
 		for range in.parts[p] {
-			want[p] = append(want[p], recordText(out[i]))
+			want[p] = append(want[p], out[i])
 			i++
 		}
+	}
+	candleRecords := 0
+	for p := range want {
+		for _, w := range want[p] {
+			candleRecords += strings.Count(w, "\ncandles ")
+		}
+	}
+	if candleRecords == 0 {
+		t.Fatal("the reference wrote no candles: the property does not cover them")
 	}
 	lines := feedEnrichLines(t, in)
 	enhanced, withIndicators := 0, 0
@@ -403,10 +429,11 @@ func TestStateProperty(t *testing.T) {
 				if err != nil {
 					continue // the event source retries the same batch
 				}
+				grouped := perInput(recs)
 				i := 0
 				for _, g := range sortedGroups(batches) {
 					for range batches[g] {
-						got[g] = append(got[g], recordText(recs[i]))
+						got[g] = append(got[g], grouped[i])
 						i++
 					}
 				}
