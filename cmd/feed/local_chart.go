@@ -15,7 +15,6 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/chart"
 	"github.com/finfeed/finfeed/shared/dev/localstack"
 	"github.com/finfeed/finfeed/shared/kafka"
-	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // defaultHTTPAddr is where `feed local` serves its chart unless --http says otherwise.
@@ -48,8 +47,8 @@ func startChart(ctx context.Context, s *localstack.Stack, o localOptions, log *s
 	if err != nil {
 		return nil, fmt.Errorf("chart: --http: %w", err)
 	}
-	// the enriched bars, and the candles the customer may read too (charted as they are published)
-	read := chart.Topics{Enriched: s.Enrich().EnhancedTopic, Candles: topics.Candles}
+	// the enriched bars and the candles, both of which the customer may read
+	read := chart.Topics{Enriched: s.Enrich().EnhancedTopic, Candles: s.Enrich().CandlesTopic}
 	cl, err := kafka.NewClient(ctx, s.Broker().CustomerKafka(), kafka.Deps{}, append(s.Broker().DialOpts(), kgo.ClientID("finfeed-chart"),
 		kgo.ConsumeTopics(read.Enriched, read.Candles), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {

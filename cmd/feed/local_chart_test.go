@@ -28,7 +28,7 @@ var chartRE = regexp.MustCompile(`chart: (http://127\.0\.0\.1:\d+/)`)
 
 // TestLocalChartInBrowser is the issue's browser check: `feed local` serves the chart, Debian's chromium loads it
 // with no console error, it draws every enriched bar of the synthetic session for the chosen symbol, and a bar
-// written to raw afterwards shows on the page without a reload. FINFEED_SCREENSHOT=path also saves the
+// written to raw afterwards shows on the page without a reload; the 5m interval shows the published candles. FINFEED_SCREENSHOT=path also saves the
 // screenshot there (make screenshot).
 func TestLocalChartInBrowser(t *testing.T) {
 	browsertest.Find(t)                  // before anything starts: a missing browser fails at once
@@ -110,6 +110,20 @@ func TestLocalChartInBrowser(t *testing.T) {
 	if out := os.Getenv("FINFEED_SCREENSHOT"); out != "" {
 		page.Screenshot(t, out)
 		t.Logf("screenshot saved to %s", out)
+	}
+
+	// the 5m candles the enrich function publishes on candles: an 11-hour session has 132 intervals
+	browsertest.Eval[bool](t, page, `(() => { const s = document.getElementById('interval'); s.value = '5m';
+		return s.dispatchEvent(new Event('change')); })()`)
+	ds = page.WaitDataset(t, "chart", "the 5m candles", waitLimit, func(ds map[string]string) bool {
+		n, err := strconv.Atoi(ds["total"])
+		return ds["interval"] == "5m" && err == nil && n >= 100
+	})
+	if at, err := time.Parse(bar.TimestampLayout, ds["lastTime"]); err != nil || at.Minute()%5 != 0 || at.Second() != 0 {
+		t.Errorf("last 5m candle starts at %q, want a time on the 5-minute clock", ds["lastTime"])
+	}
+	if p := page.Problems(); len(p) > 0 {
+		t.Errorf("console errors and exceptions on the page:\n%v", p)
 	}
 }
 
