@@ -251,8 +251,8 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 		fmt.Fprintf(&w, "write raw bars (the ingester): KAFKA_BROKERS=%s KAFKA_AUTH=none\n", addr)
 	} else {
 		c, svc := b.Customer(), b.Service()
-		fmt.Fprintf(&w, "read the enriched feed as the customer principal %q (it may read only enhanced):\n", c.User)
-		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic enhanced --user %s --password %s --from-beginning\n", addr, c.User, c.Password)
+		fmt.Fprintf(&w, "read the enriched feed as the customer principal %q (it may read only %s and %s):\n", c.User, topics.Enhanced, topics.Candles)
+		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic %s --user %s --password %s --from-beginning\n", addr, topics.Enhanced, c.User, c.Password)
 		fmt.Fprintf(&w, "write raw bars as the service principal (the ingester):\n")
 		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, svc.User, svc.Password)
 		// the service has the pipeline's rights only, as on MSK: reading the dead letters is an operator's job

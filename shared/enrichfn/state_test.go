@@ -380,6 +380,9 @@ func TestStateProperty(t *testing.T) {
 			}
 			store = f
 		}
+		if n%5 == 1 { // the store refuses most writes: containers then replay from further back, or from the start
+			store = &lossyStore{Store: store, rng: rand.New(rand.NewPCG(seed, 0x1055))}
+		}
 		every := []time.Duration{0, time.Minute, state.DefaultCheckpointEvery, time.Hour}[rng.IntN(4)]
 		prod := &capture{}
 		closes := &flakyCloses{store: in.closes}
@@ -456,7 +459,8 @@ func TestStateProperty(t *testing.T) {
 		}
 	}
 	t.Logf("%d cases: %+v", cases, totals)
-	if totals.Warm == 0 || totals.FromCheckpoint == 0 || totals.FullReplays == 0 || totals.Replayed == 0 {
+	if totals.Warm == 0 || totals.FromCheckpoint == 0 || totals.FullReplays == 0 || totals.NewPartitions == 0 ||
+		totals.CheckpointFailures == 0 || totals.Replayed == 0 {
 		t.Errorf("the cases did not take every path: %+v", totals)
 	}
 }
@@ -476,9 +480,24 @@ func addStats(a, b state.Stats) state.Stats {
 	a.Cold += b.Cold
 	a.FromCheckpoint += b.FromCheckpoint
 	a.FullReplays += b.FullReplays
+	a.NewPartitions += b.NewPartitions
 	a.Malformed += b.Malformed
 	a.Replayed += b.Replayed
 	a.Checkpoints += b.Checkpoints
 	a.CheckpointFailures += b.CheckpointFailures
 	return a
+}
+
+// lossyStore fails three checkpoint writes in four, as an unavailable bucket does (a fault the local stores
+// cannot produce): the batches still succeed, and later cold starts begin further back.
+type lossyStore struct {
+	state.Store
+	rng *rand.Rand
+}
+
+func (s *lossyStore) Put(ctx context.Context, topic string, partition int32, offset int64, blob []byte) error {
+	if s.rng.IntN(4) != 0 {
+		return errors.New("checkpoint store unavailable")
+	}
+	return s.Store.Put(ctx, topic, partition, offset, blob)
 }

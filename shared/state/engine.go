@@ -69,6 +69,7 @@ type Stats struct {
 	Cold               int64 // batches that loaded a checkpoint or replayed from the start
 	FromCheckpoint     int64 // cold batches that started from a checkpoint
 	FullReplays        int64 // cold batches with no usable checkpoint: replayed from the earliest offset
+	NewPartitions      int64 // cold batches at offset 0 with no checkpoint: a partition's first batch, empty fold
 	Malformed          int64 // checkpoints that could not be decoded (passed over)
 	Replayed           int64 // raw records replayed
 	Checkpoints        int64 // checkpoints written
@@ -92,7 +93,7 @@ type Engine[F Fold] struct {
 	mem map[partitionKey]*entry[F]
 
 	warm, cold, fromCheckpoint, fullReplays, malformed, replayed, checkpoints, checkpointFailures atomic.Int64
-	progressCheckpoints                                                                           atomic.Int64
+	progressCheckpoints, newPartitions                                                            atomic.Int64
 }
 
 type partitionKey struct {
@@ -175,12 +176,18 @@ func (e *Engine[F]) Begin(ctx context.Context, topic string, partition int32, of
 		return nil, err
 	}
 	l := &Lease[F]{Fold: fold, Topic: topic, Partition: partition, Offset: offset, checkpointed: fold.Time()}
-	if from < 0 {
+	switch {
+	case from < 0 && offset == 0: // a partition's first batch: nothing came before it, nothing to replay
+		l.checkpointed = time.Time{}
+		e.newPartitions.Add(1)
+		e.log.InfoContext(ctx, "state: a new partition starts empty", "topic", topic, "partition", partition)
+		return l, nil
+	case from < 0:
 		e.fullReplays.Add(1)
 		l.checkpointed = time.Time{} // no checkpoint yet: the first commit writes one
 		e.log.WarnContext(ctx, "state: no usable checkpoint, replaying the partition from its earliest offset",
 			"topic", topic, "partition", partition, "offset", offset)
-	} else {
+	default:
 		e.fromCheckpoint.Add(1)
 	}
 	if from >= offset {
@@ -312,6 +319,6 @@ func (e *Engine[F]) Stats() Stats {
 		Warm: e.warm.Load(), Cold: e.cold.Load(), FromCheckpoint: e.fromCheckpoint.Load(),
 		FullReplays: e.fullReplays.Load(), Malformed: e.malformed.Load(), Replayed: e.replayed.Load(),
 		Checkpoints: e.checkpoints.Load(), CheckpointFailures: e.checkpointFailures.Load(),
-		ProgressCheckpoints: e.progressCheckpoints.Load(),
+		ProgressCheckpoints: e.progressCheckpoints.Load(), NewPartitions: e.newPartitions.Load(),
 	}
 }
