@@ -31,18 +31,25 @@ type Config struct {
 	Kafka    kafka.Config
 	Search   search.Config
 	DLQTopic string
-	Setup    Setup
+	// CandlesTopic is the topic whose records are candles (its event source's batches name it).
+	CandlesTopic string
+	Setup        Setup
 }
 
 // Load reads the environment: the kafka package's KAFKA_* variables, the search package's OPENSEARCH_* (with
 // OPENSEARCH_INDEX_LAYOUT and OPENSEARCH_RETENTION_MONTHS), INDEX_PREFIX and INDEX_ALIAS (default bars), DLQ_TOPIC
-// (default enhanced.dlq) and OPENSEARCH_SETUP (cold-start, the default, or none). Every problem is reported
+// (default enhanced.dlq: bad candle records go there too, their source header naming the candles topic),
+// CANDLES_TOPIC (default candles) and OPENSEARCH_SETUP (cold-start, the default, or none). Every problem is reported
 // together.
 func Load(getenv func(string) string) (Config, error) {
 	kc, kerr := kafka.Load(getenv)
 	sc, serr := search.Load(getenv)
 	c := Config{Kafka: kc, Search: sc, DLQTopic: strings.TrimSpace(getenv("DLQ_TOPIC")),
-		Setup: Setup(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_SETUP"))))}
+		CandlesTopic: strings.TrimSpace(getenv("CANDLES_TOPIC")),
+		Setup:        Setup(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_SETUP"))))}
+	if c.CandlesTopic == "" {
+		c.CandlesTopic = topics.Candles
+	}
 	if c.Setup == "" {
 		c.Setup = SetupColdStart
 	}
@@ -54,8 +61,14 @@ func Load(getenv func(string) string) (Config, error) {
 		c.DLQTopic = topics.EnhancedDLQ
 	}
 	var derr error
-	if c.DLQTopic == topics.Enhanced {
+	switch c.DLQTopic {
+	case topics.Enhanced:
 		derr = fmt.Errorf("DLQ_TOPIC: %q is the enhanced topic this function reads", c.DLQTopic)
+	case c.CandlesTopic:
+		derr = fmt.Errorf("DLQ_TOPIC: %q is the candles topic this function reads", c.DLQTopic)
+	}
+	if c.CandlesTopic == topics.Enhanced {
+		derr = errors.Join(derr, fmt.Errorf("CANDLES_TOPIC: %q is the enhanced topic: candles need their own", c.CandlesTopic))
 	}
 	return c, errors.Join(kerr, serr, derr, setupErr)
 }
@@ -66,6 +79,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("kafka", c.Kafka),
 		slog.Any("opensearch", c.Search),
 		slog.String("dlqTopic", c.DLQTopic),
+		slog.String("candlesTopic", c.CandlesTopic),
 		slog.String("setup", string(c.Setup)),
 	)
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/deadletter"
 	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/mskbatch"
 	"github.com/finfeed/finfeed/shared/search"
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // BulkIndexer writes documents and says which were refused for good (a *search.Indexer).
@@ -27,23 +29,35 @@ type BulkIndexer interface {
 // Producer is the part of a Kafka client the handler writes dead letters with (a *kgo.Client).
 type Producer = kafka.Producer
 
-// Handler processes MSK batches of the enhanced topic.
+// Handler processes MSK batches of the enhanced topic and of the candles topic (a record is a candle when it
+// comes from the candles topic, an enriched bar otherwise).
 type Handler struct {
-	indexer  BulkIndexer
-	producer Producer
-	naming   search.Config
-	dlqTopic string
-	log      *slog.Logger
+	indexer      BulkIndexer
+	producer     Producer
+	naming       search.Config
+	dlqTopic     string
+	candlesTopic string
+	log          *slog.Logger
 	// fault, when set (by tests only), runs before each record is processed: a way to make one record panic.
 	fault func(in *events.KafkaRecord)
 }
 
-// NewHandler assembles a handler from its parts; naming gives the index names (prefix).
-func NewHandler(ix BulkIndexer, p Producer, naming search.Config, dlqTopic string, log *slog.Logger) *Handler {
+// Option changes a Handler NewHandler builds.
+type Option func(*Handler)
+
+// WithCandlesTopic names the candles topic (default topics.Candles): its records are indexed as candles.
+func WithCandlesTopic(name string) Option { return func(h *Handler) { h.candlesTopic = name } }
+
+// NewHandler assembles a handler from its parts; naming gives the index names (prefix) of bars and candles.
+func NewHandler(ix BulkIndexer, p Producer, naming search.Config, dlqTopic string, log *slog.Logger, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{indexer: ix, producer: p, naming: naming, dlqTopic: dlqTopic, log: log}
+	h := &Handler{indexer: ix, producer: p, naming: naming, dlqTopic: dlqTopic, candlesTopic: topics.Candles, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Counts say what one batch became.
@@ -56,9 +70,12 @@ type Counts struct {
 	Rejected int `json:"rejected"`
 	// Panics counts records whose processing panicked; each went to the DLQ and is counted Invalid too.
 	Panics int `json:"panics,omitempty"`
-	// Superseded records were older versions of a bar that the same batch also holds newer (a correction): only
-	// the newest is sent, so a retried chunk can never write an older version over a newer one.
+	// Superseded records were older versions of a bar or candle that the same batch also holds newer (a
+	// correction; a partial candle and its final version): only the newest is sent, so a retried chunk can never
+	// write an older version over a newer one.
 	Superseded int `json:"superseded"`
+	// Candles counts the records that were candles (from the candles topic), whatever became of them.
+	Candles int `json:"candles,omitempty"`
 }
 
 // Add sums counts.
@@ -70,6 +87,7 @@ func (c *Counts) Add(o Counts) {
 	c.Superseded += o.Superseded
 	c.Rejected += o.Rejected
 	c.Panics += o.Panics
+	c.Candles += o.Candles
 }
 
 // Batch is what Build makes of one event: the documents to index and the dead letters of the records that can
@@ -80,6 +98,9 @@ type Batch struct {
 	// document OpenSearch refuses.
 	From   []*events.KafkaRecord
 	Values [][]byte
+	// final marks the documents of final candles: in keepNewest, a final candle is never superseded by a partial
+	// version of it (final:false) that comes later.
+	final  []bool
 	Dead   []*kgo.Record
 	Counts Counts
 	// Rejects holds up to mskbatch.MaxReasons DLQ reasons, for the log.
@@ -106,7 +127,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 	}
 	c := b.Counts
 	h.log.InfoContext(ctx, "batch done", "records", c.Records, "indexed", c.Indexed, "dlq", c.DLQ,
-		"invalid", c.Invalid, "rejected", c.Rejected, "superseded", c.Superseded, "panics", c.Panics, "durationMs", time.Since(start).Milliseconds())
+		"candles", c.Candles, "invalid", c.Invalid, "rejected", c.Rejected, "superseded", c.Superseded, "panics", c.Panics, "durationMs", time.Since(start).Milliseconds())
 	return c, nil
 }
 
@@ -114,7 +135,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, err
 // enriched bar or not a document becomes a dead letter. The same event always builds the same batch.
 func (h *Handler) Build(ev events.KafkaEvent) Batch {
 	n, size := mskbatch.Size(ev)
-	b := Batch{Docs: make([]search.Doc, 0, n), From: make([]*events.KafkaRecord, 0, n), Values: make([][]byte, 0, n)}
+	b := Batch{Docs: make([]search.Doc, 0, n), From: make([]*events.KafkaRecord, 0, n), Values: make([][]byte, 0, n),
+		final: make([]bool, 0, n)}
 	b.Counts.Records = n
 	// One arena for the decoded values (3/4 of their base64); slices stay valid if it has to grow.
 	arena := make([]byte, 0, size/4*3)
@@ -150,19 +172,28 @@ func (h *Handler) add(b *Batch, in *events.KafkaRecord, arena []byte) (_ []byte)
 		b.Rejects = mskbatch.NoteReason(b.Rejects, in, err.Error())
 		return arena
 	}
-	e, err := bar.DecodeEnriched(value)
-	if err != nil {
-		b.Counts.Invalid++
-		b.reject(h.dlqTopic, in, value, err.Error())
-		return arena
+	var d search.Doc
+	final := false
+	if in.Topic == h.candlesTopic {
+		b.Counts.Candles++
+		var c candles.Candle
+		if c, err = candles.DecodeCandle(value); err == nil {
+			d, err = CandleDoc(h.naming, &c)
+			final = c.Final
+		}
+	} else {
+		var e bar.Enriched
+		if e, err = bar.DecodeEnriched(value); err == nil {
+			d, err = Doc(h.naming, &e)
+		}
 	}
-	d, err := Doc(h.naming, &e)
 	if err != nil {
 		b.Counts.Invalid++
 		b.reject(h.dlqTopic, in, value, err.Error())
 		return arena
 	}
 	b.Docs = append(b.Docs, d)
+	b.final = append(b.final, final)
 	b.From = append(b.From, in)
 	b.Values = append(b.Values, value)
 	return arena
@@ -187,34 +218,38 @@ func (h *Handler) recovered(b *Batch, in *events.KafkaRecord, value []byte, v an
 	b.reject(h.dlqTopic, in, value, reason)
 }
 
-// keepNewest drops every document the batch holds a later version of (same index and id: a corrected bar). The
-// event source hands a partition's batches over in order and retries a failed one whole before the next, and a
-// symbol stays in one partition, so the newest version in the batch is the newest there is: sending only it means
-// no retry order inside Bulk (a failed chunk sent again after a later one succeeded) can put an older version back.
+// keepNewest drops every document the batch holds a later version of (same index and id: a corrected bar, a
+// re-published candle). The event source hands a partition's batches over in order and retries a failed one whole
+// before the next, and a symbol stays in one partition (bars and candles are keyed by symbol), so the newest
+// version in the batch is the newest there is: sending only it means no retry order inside Bulk (a failed chunk
+// sent again after a later one succeeded) can put an older version back. A final candle supersedes the partial
+// versions of it (final:false) even when one of those comes later (a partial record resent after the final one).
 func (b *Batch) keepNewest() {
 	type key struct{ index, id string }
-	seen := make(map[key]struct{}, len(b.Docs))
-	keep := make([]bool, len(b.Docs))
-	for i := len(b.Docs) - 1; i >= 0; i-- {
+	best := make(map[key]int, len(b.Docs))
+	for i := range b.Docs {
 		k := key{b.Docs[i].Index, b.Docs[i].ID}
-		if _, newer := seen[k]; newer {
-			b.Counts.Superseded++
-			continue
+		if j, ok := best[k]; ok && b.final[j] && !b.final[i] {
+			continue // a partial version after the final one
 		}
-		seen[k] = struct{}{}
+		best[k] = i
+	}
+	keep := make([]bool, len(b.Docs))
+	for _, i := range best {
 		keep[i] = true
 	}
+	b.Counts.Superseded = len(b.Docs) - len(best)
 	if b.Counts.Superseded == 0 {
 		return
 	}
 	n := 0
 	for i := range b.Docs {
 		if keep[i] {
-			b.Docs[n], b.From[n], b.Values[n] = b.Docs[i], b.From[i], b.Values[i]
+			b.Docs[n], b.From[n], b.Values[n], b.final[n] = b.Docs[i], b.From[i], b.Values[i], b.final[i]
 			n++
 		}
 	}
-	b.Docs, b.From, b.Values = b.Docs[:n], b.From[:n], b.Values[:n]
+	b.Docs, b.From, b.Values, b.final = b.Docs[:n], b.From[:n], b.Values[:n], b.final[:n]
 }
 
 // Write bulk-indexes b's documents, adds the dead letters of those OpenSearch refuses for good, and produces

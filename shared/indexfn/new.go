@@ -44,14 +44,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, kafkaOpts ...kgo.Opt
 		}
 		if log != nil {
 			log.InfoContext(ctx, "opensearch set up", "template", applied.Template, "indexes", applied.Patterns,
-				"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange), "extendedIndexes", applied.Extended)
+				"retentionPolicy", applied.Policy, "policyChange", string(applied.PolicyChange), "extendedIndexes", applied.Extended,
+				"candlesTemplate", applied.Candles.Template, "candlesIndexes", applied.Candles.Patterns,
+				"candlesPolicyChange", string(applied.Candles.PolicyChange), "candlesExtendedIndexes", applied.Candles.Extended)
 		}
 	}
 	kc, err := kafka.NewClient(ctx, cfg.Kafka, kafka.Deps{Secrets: ac.Secrets, Credentials: ac.AWS.Credentials}, kafkaOpts...)
 	if err != nil {
 		return nil, errors.Join(err, sc.Close())
 	}
-	h := NewHandler(search.NewIndexer(sc), kc, cfg.Search, cfg.DLQTopic, log)
+	h := NewHandler(search.NewIndexer(sc), kc, cfg.Search, cfg.DLQTopic, log, WithCandlesTopic(cfg.CandlesTopic))
 	return &Function{Handler: h, kafka: kc, search: sc}, nil
 }
 

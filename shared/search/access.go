@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// WriterRole is the security plugin role of the index function: it may write bar documents into the bar indexes
-// (creating a month's index on its first bar) and put them under the alias, and nothing else — no reads, no
+// WriterRole is the security plugin role of the index function: it may write bar and candle documents into the
+// bar and candle indexes (creating a month's index on its first document) and put them under their aliases, and
+// nothing else — no reads, no
 // deletes, no templates, no ISM policies, no security API.
 const WriterRole = "finfeed-index-writer"
 
@@ -21,11 +22,16 @@ const WriterRole = "finfeed-index-writer"
 // also allows updates and mapping changes: the template owns the mapping), indices:admin/create and
 // indices:admin/auto_create (the action a bulk request's automatic index creation runs as, in releases that
 // have it) for a month's first bar (the template gives it its mapping, alias and, through the ISM template, its
-// retention) and indices:admin/aliases, on the layout's index patterns and the alias only.
+// retention) and indices:admin/aliases, on the layout's index patterns, the candle indexes' pattern and the two
+// aliases only.
 func (c Config) WriterRoleDefinition() map[string]any {
+	cc := c.Candles()
 	patterns := append(c.IndexPatterns(), c.Alias)
+	patterns = append(patterns, cc.IndexPatterns()...)
+	patterns = append(patterns, cc.Alias)
 	return map[string]any{
-		"description":         fmt.Sprintf("finfeed index function: writes bars into %s (alias %s); no reads, deletes, templates, ISM or security", strings.Join(c.IndexPatterns(), ","), c.Alias),
+		"description": fmt.Sprintf("finfeed index function: writes bars into %s (alias %s) and candles into %s (alias %s); no reads, deletes, templates, ISM or security",
+			strings.Join(c.IndexPatterns(), ","), c.Alias, strings.Join(cc.IndexPatterns(), ","), cc.Alias),
 		"cluster_permissions": []string{"indices:data/write/bulk", "indices:admin/aliases"},
 		"index_permissions": []any{map[string]any{
 			"index_patterns":  patterns,

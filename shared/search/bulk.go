@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -26,6 +27,8 @@ type Doc struct {
 	Index  string
 	ID     string
 	Source []byte
+	// Alias is the alias Index goes under; empty means the client's Config.Alias (the bars').
+	Alias string
 }
 
 // Rejection is a document OpenSearch refused for good (a mapping conflict, a malformed document): sending it
@@ -177,7 +180,7 @@ func (ix *Indexer) ensureAlias(ctx context.Context, docs []Doc, rejected []Rejec
 		bad[r.Doc] = true
 	}
 	ix.mu.Lock()
-	var fresh []string
+	fresh := map[string][]string{} // alias -> indexes
 	seen := map[string]bool{}
 	for i := range docs {
 		name := docs[i].Index
@@ -185,24 +188,28 @@ func (ix *Indexer) ensureAlias(ctx context.Context, docs []Doc, rejected []Rejec
 			continue
 		}
 		seen[name] = true
-		fresh = append(fresh, name)
+		alias := docs[i].Alias
+		if alias == "" {
+			alias = ix.Client.cfg.Alias
+		}
+		fresh[alias] = append(fresh[alias], name)
 	}
 	ix.mu.Unlock()
-	if len(fresh) == 0 {
-		return nil
+	for _, alias := range slices.Sorted(maps.Keys(fresh)) {
+		names := fresh[alias]
+		slices.Sort(names)
+		if err := ix.Client.addAlias(ctx, alias, names); err != nil {
+			return err
+		}
+		ix.mu.Lock()
+		if ix.aliased == nil {
+			ix.aliased = map[string]bool{}
+		}
+		for _, name := range names {
+			ix.aliased[name] = true
+		}
+		ix.mu.Unlock()
 	}
-	slices.Sort(fresh)
-	if err := ix.Client.AddAlias(ctx, fresh); err != nil {
-		return err
-	}
-	ix.mu.Lock()
-	if ix.aliased == nil {
-		ix.aliased = map[string]bool{}
-	}
-	for _, name := range fresh {
-		ix.aliased[name] = true
-	}
-	ix.mu.Unlock()
 	return nil
 }
 

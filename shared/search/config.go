@@ -23,6 +23,9 @@ const (
 // DefaultAlias is the alias over every bar index.
 const DefaultAlias = "bars"
 
+// DefaultCandlesAlias is the alias over every candle index.
+const DefaultCandlesAlias = "candles"
+
 // Layout is how bars are spread over indexes.
 type Layout string
 
@@ -64,17 +67,40 @@ type Config struct {
 	Prefix string
 	// Alias covers every bar index.
 	Alias string
+	// CandlesAlias covers every candle index (empty: DefaultCandlesAlias): candles always go to monthly indexes
+	// <prefix><CandlesAlias>-YYYY.MM (Candles is the configuration that names them).
+	CandlesAlias string
 	// Layout is how bars are spread over indexes; empty means LayoutMonthly.
 	Layout Layout
 	// RetentionMonths, in the monthly layout, is how many months every bar is kept at least: an Index State
 	// Management policy deletes a month's index (RetentionMonths+1)×31 days after it was created. 0 keeps
 	// everything (no policy).
 	RetentionMonths int
+
+	// candles marks the configuration Candles returns: it names the candle template and retention policy.
+	candles bool
+}
+
+// Candles is the configuration of the candle indexes: c's endpoint, prefix and retention with CandlesAlias as the
+// alias, in the monthly layout whatever c.Layout says (a candle's index is the UTC month of its start, as a
+// bar's; in the per-symbol layout, which has no retention, candles are kept too).
+func (c Config) Candles() Config {
+	cc := c
+	cc.Alias, cc.CandlesAlias, cc.Layout, cc.candles = c.candlesAlias(), c.candlesAlias(), LayoutMonthly, true
+	return cc
+}
+
+// candlesAlias is c.CandlesAlias with the zero value resolved.
+func (c Config) candlesAlias() string {
+	if c.CandlesAlias == "" {
+		return DefaultCandlesAlias
+	}
+	return c.CandlesAlias
 }
 
 // Load reads OPENSEARCH_URL, OPENSEARCH_AUTH (sigv4, basic or none; default sigv4), OPENSEARCH_SECRET_ARN,
 // OPENSEARCH_USERNAME, OPENSEARCH_PASSWORD, OPENSEARCH_SERVICE (default es), OPENSEARCH_DASHBOARDS_URL,
-// INDEX_PREFIX, INDEX_ALIAS (default bars), OPENSEARCH_INDEX_LAYOUT (monthly or per-symbol, default monthly)
+// INDEX_PREFIX, INDEX_ALIAS (default bars), CANDLES_ALIAS (default candles), OPENSEARCH_INDEX_LAYOUT (monthly or per-symbol, default monthly)
 // and OPENSEARCH_RETENTION_MONTHS (default DefaultRetentionMonths in the monthly layout on a managed domain, 0
 // otherwise). Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
@@ -88,6 +114,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DashboardsURL: strings.TrimRight(strings.TrimSpace(getenv("OPENSEARCH_DASHBOARDS_URL")), "/"),
 		Prefix:        strings.TrimSpace(getenv("INDEX_PREFIX")),
 		Alias:         strings.TrimSpace(getenv("INDEX_ALIAS")),
+		CandlesAlias:  strings.TrimSpace(getenv("CANDLES_ALIAS")),
 		Layout:        Layout(strings.ToLower(strings.TrimSpace(getenv("OPENSEARCH_INDEX_LAYOUT")))),
 	}
 	if c.Layout == "" {
@@ -158,6 +185,20 @@ func (c Config) Validate() error {
 	aliasErr := checkIndexName(c.Alias)
 	if aliasErr != nil {
 		errs = append(errs, fmt.Errorf("INDEX_ALIAS: %w", aliasErr))
+	}
+	if ca := c.candlesAlias(); !c.candles {
+		switch err := checkIndexName(ca); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("CANDLES_ALIAS: %w", err))
+		case ca == c.Alias:
+			errs = append(errs, fmt.Errorf("CANDLES_ALIAS: %q is INDEX_ALIAS too: candles need their own alias", ca))
+		case c.layout() == LayoutMonthly && (strings.HasPrefix(ca+"-", c.Alias+"-") || strings.HasPrefix(c.Alias+"-", ca+"-")):
+			errs = append(errs, fmt.Errorf("CANDLES_ALIAS: %q and INDEX_ALIAS %q: one's monthly indexes would match the other's pattern", ca, c.Alias))
+		case c.layout() == LayoutPerSymbol && c.Prefix != "" && strings.HasPrefix(ca, c.Prefix):
+			errs = append(errs, fmt.Errorf("CANDLES_ALIAS: %q starts with INDEX_PREFIX %q, so it could clash with a symbol's index", ca, c.Prefix))
+		case checkIndexName(c.Prefix+ca+"-2006.01") != nil:
+			errs = append(errs, fmt.Errorf("INDEX_PREFIX and CANDLES_ALIAS: monthly index name: %w", checkIndexName(c.Prefix+ca+"-2006.01")))
+		}
 	}
 	switch c.Layout {
 	case "", LayoutMonthly:
@@ -246,6 +287,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("auth", string(c.Auth)),
 		slog.String("prefix", c.Prefix),
 		slog.String("alias", c.Alias),
+		slog.String("candlesAlias", c.candlesAlias()),
 		slog.String("layout", string(c.layout())),
 		slog.Int("retentionMonths", c.RetentionMonths),
 	}

@@ -37,7 +37,7 @@ func (c *Client) updateMappings(ctx context.Context) ([]string, error) {
 	if err := json.Unmarshal(data, &current); err != nil {
 		return nil, fmt.Errorf("read mappings: not a mapping response: %w", err)
 	}
-	want, _ := Mapping()["properties"].(map[string]any)
+	want, _ := c.cfg.mapping()["properties"].(map[string]any)
 	groups := map[string][]string{} // missing fields, joined -> indexes
 	for index, m := range current {
 		var missing []string

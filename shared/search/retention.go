@@ -12,8 +12,19 @@ import (
 	"strconv"
 )
 
-// PolicyID is the id of finfeed's Index State Management policy, the retention of the monthly indexes.
+// PolicyID is the id of finfeed's Index State Management policy, the retention of the monthly bar indexes.
 const PolicyID = "finfeed-bars-retention"
+
+// CandlesPolicyID is the id of the retention policy of the monthly candle indexes.
+const CandlesPolicyID = "finfeed-candles-retention"
+
+// policyID is the id of c's retention policy.
+func (c Config) policyID() string {
+	if c.candles {
+		return CandlesPolicyID
+	}
+	return PolicyID
+}
 
 // PolicyChange is what applying the retention policy did.
 type PolicyChange string
@@ -40,9 +51,13 @@ func (c Config) RetentionDays() int { return (c.RetentionMonths + 1) * 31 }
 // every new index of the monthly pattern. There is no rollover: the index a bar goes to is a function of the
 // bar alone (its month), which is what keeps a retried or corrected bar in one document.
 func (c Config) Policy() map[string]any {
+	what := "bar"
+	if c.candles {
+		what = "candle"
+	}
 	return map[string]any{"policy": map[string]any{
-		"description": fmt.Sprintf("finfeed: delete the monthly bar indexes %s %d days after their creation, so every bar is kept at least %d months",
-			c.IndexPatterns()[0], c.RetentionDays(), c.RetentionMonths),
+		"description": fmt.Sprintf("finfeed: delete the monthly %s indexes %s %d days after their creation, so every %s is kept at least %d months",
+			what, c.IndexPatterns()[0], c.RetentionDays(), what, c.RetentionMonths),
 		"default_state": "hot",
 		"states": []any{
 			map[string]any{
@@ -59,7 +74,7 @@ func (c Config) Policy() map[string]any {
 				"transitions": []any{},
 			},
 		},
-		"ism_template": []any{map[string]any{"index_patterns": c.IndexPatterns(), "priority": 100}},
+		"ism_template": []any{map[string]any{"index_patterns": c.IndexPatterns(), "priority": c.templatePriority()}},
 	}}
 }
 
@@ -76,12 +91,13 @@ func (c *Client) applyPolicy(ctx context.Context) (PolicyChange, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode ism policy: %w", err)
 	}
-	path := "/_plugins/_ism/policies/" + PolicyID
+	id := c.cfg.policyID()
+	path := "/_plugins/_ism/policies/" + id
 	var conflict error
 	for range policyAttempts {
 		status, data, err := c.do(ctx, http.MethodGet, path, nil, nil, "")
 		if err != nil {
-			return "", fmt.Errorf("get ism policy %s: %w", PolicyID, err)
+			return "", fmt.Errorf("get ism policy %s: %w", id, err)
 		}
 		var query url.Values
 		change := PolicyCreated
@@ -94,11 +110,11 @@ func (c *Client) applyPolicy(ctx context.Context) (PolicyChange, error) {
 				Policy      json.RawMessage `json:"policy"`
 			}
 			if err := json.Unmarshal(data, &got); err != nil || got.SeqNo == nil || got.PrimaryTerm == nil {
-				return "", fmt.Errorf("get ism policy %s: %w: no _seq_no, _primary_term and policy: %s", PolicyID, ErrBadResponse, short(data))
+				return "", fmt.Errorf("get ism policy %s: %w: no _seq_no, _primary_term and policy: %s", id, ErrBadResponse, short(data))
 			}
 			gotShape, err := policyShapeOf(got.Policy, false)
 			if err != nil {
-				return "", fmt.Errorf("get ism policy %s: %w: %w", PolicyID, ErrBadResponse, err)
+				return "", fmt.Errorf("get ism policy %s: %w: %w", id, ErrBadResponse, err)
 			}
 			if bytes.Equal(gotShape, wantShape) {
 				return PolicyUnchanged, nil
@@ -109,11 +125,11 @@ func (c *Client) applyPolicy(ctx context.Context) (PolicyChange, error) {
 			}
 			change = PolicyUpdated
 		default:
-			return "", fmt.Errorf("get ism policy %s: %w", PolicyID, &StatusError{Method: http.MethodGet, Path: path, Status: status, Body: short(data)})
+			return "", fmt.Errorf("get ism policy %s: %w", id, &StatusError{Method: http.MethodGet, Path: path, Status: status, Body: short(data)})
 		}
 		status, data, err = c.do(ctx, http.MethodPut, path, query, body, "application/json")
 		if err != nil {
-			return "", fmt.Errorf("put ism policy %s: %w", PolicyID, err)
+			return "", fmt.Errorf("put ism policy %s: %w", id, err)
 		}
 		se := &StatusError{Method: http.MethodPut, Path: path, Status: status, Body: short(data)}
 		switch {
@@ -121,11 +137,11 @@ func (c *Client) applyPolicy(ctx context.Context) (PolicyChange, error) {
 			conflict = se
 			continue
 		case status < 200 || status > 299:
-			return "", fmt.Errorf("put ism policy %s: %w", PolicyID, se)
+			return "", fmt.Errorf("put ism policy %s: %w", id, se)
 		}
 		return change, nil
 	}
-	return "", fmt.Errorf("put ism policy %s: changed by another writer %d times in a row: %w", PolicyID, policyAttempts, conflict)
+	return "", fmt.Errorf("put ism policy %s: changed by another writer %d times in a row: %w", id, policyAttempts, conflict)
 }
 
 // policyShapeOf reduces a policy to what finfeed decides, in a canonical encoding: description, default state,

@@ -8,8 +8,36 @@ import (
 	"time"
 )
 
-// TemplateName is the name of finfeed's index template.
+// TemplateName is the name of finfeed's index template of the bar indexes.
 const TemplateName = "finfeed-bars"
+
+// CandlesTemplateName is the name of the index template of the candle indexes.
+const CandlesTemplateName = "finfeed-candles"
+
+// templateName is the name of c's index template.
+func (c Config) templateName() string {
+	if c.candles {
+		return CandlesTemplateName
+	}
+	return TemplateName
+}
+
+// templatePriority is above the bar template's for the candle template, so a candle index that the per-symbol
+// layout's patterns (a*..z*) also match takes the candle template alone.
+func (c Config) templatePriority() int {
+	if c.candles {
+		return 200
+	}
+	return 100
+}
+
+// mapping is the mapping of c's documents.
+func (c Config) mapping() map[string]any {
+	if c.candles {
+		return CandlesMapping()
+	}
+	return Mapping()
+}
 
 // monthLayout is the month in a monthly index name: 2024.07.
 const monthLayout = "2006.01"
@@ -84,15 +112,38 @@ func Mapping() map[string]any {
 	}
 }
 
+// CandlesMapping is the explicit mapping of a candle document (the candles topic's record with start as a date),
+// strict as Mapping is.
+func CandlesMapping() map[string]any {
+	double := map[string]any{"type": "double"}
+	return map[string]any{
+		"dynamic": "strict",
+		"properties": map[string]any{
+			"symbol":      map[string]any{"type": "keyword"},
+			"interval":    map[string]any{"type": "keyword"},
+			"start":       map[string]any{"type": "date", "format": "strict_date_optional_time||epoch_millis"},
+			"open":        double,
+			"high":        double,
+			"low":         double,
+			"close":       double,
+			"volume":      double,
+			"trade_count": double,
+			"vwap":        double,
+			"bars":        map[string]any{"type": "integer"},
+			"final":       map[string]any{"type": "boolean"},
+		},
+	}
+}
+
 // Template is the composable index template: settings, the mapping and the alias, for every index the
 // patterns match.
 func (c Config) Template() map[string]any {
 	return map[string]any{
 		"index_patterns": c.IndexPatterns(),
-		"priority":       100,
+		"priority":       c.templatePriority(),
 		"template": map[string]any{
 			"settings": map[string]any{"number_of_shards": 1},
-			"mappings": Mapping(),
+			"mappings": c.mapping(),
 			"aliases":  map[string]any{c.Alias: map[string]any{}},
 		},
 	}
@@ -108,19 +159,37 @@ type Applied struct {
 	// Policy is the retention policy's id and what happened to it; both empty when retention is off.
 	Policy       string
 	PolicyChange PolicyChange
+	// Candles is what was applied for the candle indexes (nil in Candles itself).
+	Candles *Applied
 }
 
-// Setup applies the index template, adds the mapping's newer fields to existing indexes under the alias that
+// Setup applies setup (below) for the bar indexes, then for the candle indexes (Config.Candles).
+func (c *Client) Setup(ctx context.Context) (Applied, error) {
+	a, err := c.setup(ctx)
+	if err != nil {
+		return a, err
+	}
+	cc := *c
+	cc.cfg = c.cfg.Candles()
+	ca, err := cc.setup(ctx)
+	a.Candles = &ca
+	if err != nil {
+		return a, fmt.Errorf("candle indexes: %w", err)
+	}
+	return a, nil
+}
+
+// setup applies the index template, adds the mapping's newer fields to existing indexes under the alias that
 // lack them, and then, in the monthly layout with a retention, applies the Index State Management policy that
 // deletes old months. Every step is idempotent, so Setup runs at every cold start (the policy exists before the
 // first monthly index is created, so that index is managed from birth) and from `feed opensearch setup`.
-func (c *Client) Setup(ctx context.Context) (Applied, error) {
-	a := Applied{Template: TemplateName, Patterns: c.cfg.IndexPatterns()}
+func (c *Client) setup(ctx context.Context) (Applied, error) {
+	a := Applied{Template: c.cfg.templateName(), Patterns: c.cfg.IndexPatterns()}
 	body, err := json.Marshal(c.cfg.Template())
 	if err != nil {
 		return a, fmt.Errorf("encode index template: %w", err)
 	}
-	if _, err := c.expectOK(ctx, "PUT", "/_index_template/"+TemplateName, body); err != nil {
+	if _, err := c.expectOK(ctx, "PUT", "/_index_template/"+a.Template, body); err != nil {
 		return a, fmt.Errorf("apply index template: %w", err)
 	}
 	if a.Extended, err = c.updateMappings(ctx); err != nil {
@@ -129,7 +198,7 @@ func (c *Client) Setup(ctx context.Context) (Applied, error) {
 	if c.cfg.RetentionMonths == 0 || c.cfg.layout() != LayoutMonthly {
 		return a, nil
 	}
-	a.Policy = PolicyID
+	a.Policy = c.cfg.policyID()
 	a.PolicyChange, err = c.applyPolicy(ctx)
 	return a, err
 }
@@ -137,17 +206,22 @@ func (c *Client) Setup(ctx context.Context) (Applied, error) {
 // AddAlias puts indexes under the configured alias. It is idempotent. The template already does this for
 // indexes it creates; this also covers indexes that existed before it (and servers without template aliases).
 func (c *Client) AddAlias(ctx context.Context, indexes []string) error {
+	return c.addAlias(ctx, c.cfg.Alias, indexes)
+}
+
+// addAlias puts indexes under alias, idempotently.
+func (c *Client) addAlias(ctx context.Context, alias string, indexes []string) error {
 	if len(indexes) == 0 {
 		return nil
 	}
 	body, err := json.Marshal(map[string]any{
-		"actions": []any{map[string]any{"add": map[string]any{"indices": indexes, "alias": c.cfg.Alias}}},
+		"actions": []any{map[string]any{"add": map[string]any{"indices": indexes, "alias": alias}}},
 	})
 	if err != nil {
 		return fmt.Errorf("encode alias actions: %w", err)
 	}
 	if _, err := c.expectOK(ctx, "POST", "/_aliases", body); err != nil {
-		return fmt.Errorf("add indexes to alias %s: %w", c.cfg.Alias, err)
+		return fmt.Errorf("add indexes to alias %s: %w", alias, err)
 	}
 	return nil
 }

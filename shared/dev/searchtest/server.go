@@ -488,18 +488,25 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, body []byte, princ
 	writeJSON(w, http.StatusOK, map[string]any{"took": 1, "errors": errs, "items": items})
 }
 
-// matchingTemplate is the template whose patterns match index (nil if none).
+// matchingTemplate is the template of the highest priority whose patterns match index (nil if none), as
+// OpenSearch picks one composable template.
 func (s *Server) matchingTemplate(index string) map[string]any {
+	var best map[string]any
+	bestPriority := -1.0
 	for _, tpl := range s.templates {
 		pats, _ := tpl["index_patterns"].([]any)
+		priority, _ := tpl["priority"].(float64)
 		for _, p := range pats {
 			ps, _ := p.(string)
 			if prefix, ok := strings.CutSuffix(ps, "*"); ok && strings.HasPrefix(index, prefix) || ps == index {
-				return tpl
+				if priority > bestPriority {
+					best, bestPriority = tpl, priority
+				}
+				break
 			}
 		}
 	}
-	return nil
+	return best
 }
 
 func (s *Server) applyTemplateAliases(index string) {
