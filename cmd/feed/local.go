@@ -240,6 +240,7 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 	}
 	if ic := s.Index(); ic != nil {
 		fmt.Fprintf(&w, "  index: the Lambda's handler on enhanced into %s (group %s, dead letters to %s)\n", ic.Search.URL, topics.IndexGroup, ic.DLQTopic)
+		fmt.Fprintf(&w, "  index: and on %s into the %s alias (group %s)\n", ic.CandlesTopic, ic.Search.Candles().Alias, topics.IndexCandlesGroup)
 	}
 	if chart.url != "" {
 		fmt.Fprintf(&w, "  chart: %s%s, the feed as the customer principal reads it\n", chart.url, chart.note)

@@ -49,7 +49,8 @@ var topicName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 //	Partitions, ReplicationFactor, RetentionHours, DlqRetentionHours
 //	Customers                          SCRAM user names (list or comma-separated)
 //	IngesterUser, EnrichUser, IndexUser   SCRAM users of our services, when they do not use IAM
-//	EnrichGroup, IndexGroup            the consumer groups of the event sources (defaults finfeed-enrich, finfeed-index)
+//	EnrichGroup, IndexGroup, IndexCandlesGroup   the consumer groups of the event sources (defaults
+//	                                   finfeed-enrich, finfeed-index, finfeed-index-candles)
 //	DeleteTopicsOnDelete               "true" to delete the topics with the stack
 func ParseProperties(p map[string]any) (Spec, Target, error) {
 	r := reader{p: p}
@@ -72,17 +73,18 @@ func ParseProperties(p map[string]any) (Spec, Target, error) {
 
 	d := DefaultSettings()
 	set := Settings{
-		RawTopic:         r.str("RawTopic", d.RawTopic),
-		EnhancedTopic:    r.str("EnhancedTopic", d.EnhancedTopic),
-		RawDLQTopic:      r.str("RawDlqTopic", d.RawDLQTopic),
-		EnhancedDLQTopic: r.str("EnhancedDlqTopic", d.EnhancedDLQTopic),
-		CandlesTopic:     r.str("CandlesTopic", d.CandlesTopic),
-		EnrichGroup:      r.str("EnrichGroup", d.EnrichGroup),
-		IndexGroup:       r.str("IndexGroup", d.IndexGroup),
-		IngesterUser:     r.user("IngesterUser"),
-		EnrichUser:       r.user("EnrichUser"),
-		IndexUser:        r.user("IndexUser"),
-		DeleteTopics:     r.boolean("DeleteTopicsOnDelete"),
+		RawTopic:          r.str("RawTopic", d.RawTopic),
+		EnhancedTopic:     r.str("EnhancedTopic", d.EnhancedTopic),
+		RawDLQTopic:       r.str("RawDlqTopic", d.RawDLQTopic),
+		EnhancedDLQTopic:  r.str("EnhancedDlqTopic", d.EnhancedDLQTopic),
+		CandlesTopic:      r.str("CandlesTopic", d.CandlesTopic),
+		EnrichGroup:       r.str("EnrichGroup", d.EnrichGroup),
+		IndexGroup:        r.str("IndexGroup", d.IndexGroup),
+		IndexCandlesGroup: r.str("IndexCandlesGroup", d.IndexCandlesGroup),
+		IngesterUser:      r.user("IngesterUser"),
+		EnrichUser:        r.user("EnrichUser"),
+		IndexUser:         r.user("IndexUser"),
+		DeleteTopics:      r.boolean("DeleteTopicsOnDelete"),
 	}
 	names := []string{set.RawTopic, set.EnhancedTopic, set.RawDLQTopic, set.EnhancedDLQTopic, set.CandlesTopic}
 	for _, n := range names {
@@ -119,7 +121,7 @@ var knownProperties = map[string]bool{
 	"ClusterArn": true, "BootstrapServers": true, "RawTopic": true, "EnhancedTopic": true, "RawDlqTopic": true,
 	"EnhancedDlqTopic": true, "CandlesTopic": true, "Partitions": true, "ReplicationFactor": true, "RetentionHours": true,
 	"DlqRetentionHours": true, "Customers": true, "IngesterUser": true, "EnrichUser": true, "IndexUser": true,
-	"EnrichGroup": true, "IndexGroup": true, "DeleteTopicsOnDelete": true,
+	"EnrichGroup": true, "IndexGroup": true, "IndexCandlesGroup": true, "DeleteTopicsOnDelete": true,
 }
 
 type reader struct {

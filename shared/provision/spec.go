@@ -50,12 +50,13 @@ type Spec struct {
 // topics and ACLs with Spec, so a principal has the same rights locally as on MSK.
 type Settings struct {
 	RawTopic, EnhancedTopic, RawDLQTopic, EnhancedDLQTopic, CandlesTopic string
-	// EnrichGroup and IndexGroup are the consumer groups the enrich and index functions read with.
-	EnrichGroup, IndexGroup string
-	Partitions              int32
-	Replication             int16
-	RetentionHours          int64 // of raw and enhanced
-	DLQRetentionHours       int64 // of the dead-letter topics
+	// EnrichGroup and IndexGroup are the consumer groups the enrich and index functions read with;
+	// IndexCandlesGroup the index function's group on CandlesTopic (its second event source).
+	EnrichGroup, IndexGroup, IndexCandlesGroup string
+	Partitions                                 int32
+	Replication                                int16
+	RetentionHours                             int64 // of raw and enhanced
+	DLQRetentionHours                          int64 // of the dead-letter topics
 	// IngesterUser, EnrichUser and IndexUser are the SCRAM users of the services; empty leaves a service out
 	// (it logs in with IAM). One user may run several services.
 	IngesterUser, EnrichUser, IndexUser string
@@ -75,6 +76,7 @@ func DefaultSettings() Settings {
 		CandlesTopic:      topics.Candles,
 		EnrichGroup:       topics.EnrichGroup,
 		IndexGroup:        topics.IndexGroup,
+		IndexCandlesGroup: topics.IndexCandlesGroup,
 		Partitions:        DefaultPartitions,
 		Replication:       DefaultReplication,
 		RetentionHours:    DefaultRetentionHours,
@@ -83,8 +85,8 @@ func DefaultSettings() Settings {
 }
 
 // Spec is the topics and principals the settings ask for: the ingester writes raw; the enrich function reads
-// raw with its group and writes enhanced, candles and raw.dlq; the index function reads enhanced with its group
-// and writes enhanced.dlq; each customer reads and describes enhanced and candles with the group of its own name. Nobody is granted the
+// raw with its group and writes enhanced, candles and raw.dlq; the index function reads enhanced and candles, each
+// with its group, and writes enhanced.dlq; each customer reads and describes enhanced and candles with the group of its own name. Nobody is granted the
 // dead-letter topics' contents: operators read them with IAM.
 func (st Settings) Spec() Spec {
 	topic := func(name string, hours int64) Topic {
@@ -109,7 +111,8 @@ func (st Settings) Spec() Spec {
 	}
 	if st.IndexUser != "" {
 		s.Services = append(s.Services, Service{User: st.IndexUser, Consume: []string{st.EnhancedTopic}, Group: st.IndexGroup,
-			Produce: []string{st.EnhancedDLQTopic}})
+			Produce: []string{st.EnhancedDLQTopic}},
+			Service{User: st.IndexUser, Consume: []string{st.CandlesTopic}, Group: st.IndexCandlesGroup})
 	}
 	s.Customers = slices.Compact(slices.Sorted(slices.Values(st.Customers)))
 	return s
@@ -195,7 +198,8 @@ const ReservedPrefix = "finfeed-"
 func (st Settings) Validate() error {
 	var errs []error
 	reserved := map[string]string{st.EnrichGroup: "the enrich function's consumer group", st.IndexGroup: "the index function's consumer group",
-		st.IngesterUser: "the ingester's user", st.EnrichUser: "the enrich function's user", st.IndexUser: "the index function's user"}
+		st.IndexCandlesGroup: "the index function's consumer group on candles",
+		st.IngesterUser:      "the ingester's user", st.EnrichUser: "the enrich function's user", st.IndexUser: "the index function's user"}
 	for _, c := range st.Customers {
 		if what, ok := reserved[c]; ok && c != "" {
 			errs = append(errs, fmt.Errorf("customer %q: is %s", c, what))

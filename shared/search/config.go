@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/finfeed/finfeed/shared/topics"
 )
 
 // Auth is how requests to OpenSearch are authenticated.
@@ -23,8 +25,8 @@ const (
 // DefaultAlias is the alias over every bar index.
 const DefaultAlias = "bars"
 
-// DefaultCandlesAlias is the alias over every candle index.
-const DefaultCandlesAlias = "candles"
+// DefaultCandlesAlias is the alias over every candle index: named as the topic they come from.
+const DefaultCandlesAlias = topics.Candles
 
 // Layout is how bars are spread over indexes.
 type Layout string

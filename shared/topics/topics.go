@@ -22,6 +22,9 @@ const (
 	EnrichGroup = "finfeed-enrich"
 	// IndexGroup is the group the index function reads Enhanced with.
 	IndexGroup = "finfeed-index"
+	// IndexCandlesGroup is the group the index function reads Candles with: a second MSK event source (one
+	// topic each), and a Kafka event source's group must be its own.
+	IndexCandlesGroup = "finfeed-index-candles"
 )
 
 // All lists the feed's topics: Raw, Enhanced, RawDLQ, EnhancedDLQ, Candles.

@@ -17,7 +17,7 @@ import (
 )
 
 // names are the literals that must be written only in topics.go.
-var names = append(topics.All(), topics.EnrichGroup, topics.IndexGroup)
+var names = append(topics.All(), topics.EnrichGroup, topics.IndexGroup, topics.IndexCandlesGroup)
 
 // home is the one non-test file allowed to spell the names, relative to the module root.
 const home = "shared/topics/topics.go"

@@ -201,6 +201,7 @@ func TestSpecIsMSKs(t *testing.T) {
 		acl("alice", group, "alice", read),
 		acl("svc", topic, topics.Enhanced, read),
 		acl("svc", topic, topics.Enhanced, write),
+		acl("svc", topic, topics.Candles, read),
 		acl("svc", topic, topics.Candles, write),
 		acl("svc", topic, topics.EnhancedDLQ, write),
 		acl("svc", topic, topics.Raw, read),
@@ -208,6 +209,7 @@ func TestSpecIsMSKs(t *testing.T) {
 		acl("svc", topic, topics.RawDLQ, write),
 		acl("svc", group, topics.EnrichGroup, read),
 		acl("svc", group, topics.IndexGroup, read),
+		acl("svc", group, topics.IndexCandlesGroup, read),
 	}
 	var got []string
 	for _, a := range b.Spec().ACLs() {

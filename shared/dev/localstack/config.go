@@ -137,6 +137,7 @@ func enrichConfig(b *broker.Broker, cfg Config) (enrichfn.Config, error) {
 func indexConfig(b *broker.Broker, cfg Config) (indexfn.Config, error) {
 	bind := bindings(b, cfg, topics.IndexGroup)
 	bind["DLQ_TOPIC"] = topics.EnhancedDLQ
+	bind["CANDLES_TOPIC"] = topics.Candles
 	getenv := layer(bind, cfg.Getenv)
 	c, err := indexfn.Load(func(k string) string {
 		if v := getenv(k); v != "" || k != "OPENSEARCH_AUTH" {

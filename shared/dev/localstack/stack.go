@@ -171,7 +171,9 @@ func (s *Stack) startEnrich(ctx context.Context, cfg Config, i int, newStore fun
 	return nil
 }
 
-// startIndex starts the index function (indexfn.New, the Lambda's constructor) on enhanced.
+// startIndex starts the index function (indexfn.New, the Lambda's constructor) on enhanced and, through a second
+// mapping with its own group (as the template's second MSK event source), on candles. Observe.Indexed sees the
+// enhanced mapping's counts only (bars, as the status shows them).
 func (s *Stack) startIndex(ctx context.Context, cfg Config) error {
 	var err error
 	if s.indexer, err = indexfn.New(ctx, *s.index, s.log, s.broker.DialOpts()...); err != nil {
@@ -189,6 +191,16 @@ func (s *Stack) startIndex(ctx context.Context, cfg Config) error {
 		}
 		return nil
 	}, s.log, append(s.broker.DialOpts(), kgo.ClientID("finfeed-index-esm"))...)
+	if err != nil {
+		return err
+	}
+	s.mappings = append(s.mappings, m)
+	m, err = esm.New(ctx, s.broker.ServiceKafka(), esm.Config{
+		Topic: s.index.CandlesTopic, Group: topics.IndexCandlesGroup, BatchSize: cfg.BatchSize, BatchWindow: cfg.BatchWindow,
+	}, func(ctx context.Context, ev events.KafkaEvent) error {
+		_, err := s.indexer.Handle(ctx, ev)
+		return err
+	}, s.log, append(s.broker.DialOpts(), kgo.ClientID("finfeed-index-candles-esm"))...)
 	if err != nil {
 		return err
 	}

@@ -291,9 +291,15 @@ func TestTemplateDesign(t *testing.T) {
 		}
 	}
 	setup := res("KafkaSetup")
-	for fn, group := range map[string]string{"EnrichFunction": "EnrichGroup", "IndexFunction": "IndexGroup"} {
+	groups := map[string]string{"EnrichFunction.Raw": "EnrichGroup", "IndexFunction.Enhanced": "IndexGroup", "IndexFunction.Candles": "IndexCandlesGroup"}
+	for _, fn := range []string{"EnrichFunction", "IndexFunction"} {
 		events := res(fn)["Events"].(map[string]any)
 		for name, e := range events {
+			group, ok := groups[fn+"."+name]
+			if !ok {
+				t.Errorf("%s.Events.%s: an event source this test does not know (which KafkaSetup group is it?)", fn, name)
+				continue
+			}
 			p := e.(map[string]any)["Properties"].(map[string]any)
 			for _, k := range []string{"BatchSize", "MaximumBatchingWindowInSeconds", "StartingPosition", "ConsumerGroupId"} {
 				if _, ok := p[k]; !ok {
