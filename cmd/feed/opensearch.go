@@ -140,6 +140,16 @@ actions:
 					"  POST _plugins/_ism/change_policy/%s {\"policy_id\": %q}\n", strings.Join(applied.Patterns, ","), applied.Policy)
 			}
 		}
+		if ca := applied.Candles; ca != nil {
+			fmt.Fprintf(stdout, "index template %s applied: indexes %s, alias %s\n", ca.Template, strings.Join(ca.Patterns, ","), cfg.Candles().Alias)
+			if len(ca.Extended) > 0 {
+				fmt.Fprintf(stdout, "existing candle indexes given the mapping's newer fields: %s\n", strings.Join(ca.Extended, ","))
+			}
+			if ca.Policy != "" {
+				fmt.Fprintf(stdout, "ism policy %s %s: indexes %s are deleted %d days after creation\n",
+					ca.Policy, ca.PolicyChange, strings.Join(ca.Patterns, ","), cfg.RetentionDays())
+			}
+		}
 		if writers != "" {
 			var arns []string
 			for _, a := range strings.Split(writers, ",") {
@@ -151,8 +161,8 @@ actions:
 				fmt.Fprintf(stderr, "feed opensearch: %v\n", err)
 				return exitFailure
 			}
-			fmt.Fprintf(stdout, "role %s (write bars into %s, alias %s; nothing else) mapped to %s\n", search.WriterRole,
-				strings.Join(applied.Patterns, ","), cfg.Alias, strings.Join(arns, ","))
+			fmt.Fprintf(stdout, "role %s (write bars into %s, alias %s, and candles into %s, alias %s; nothing else) mapped to %s\n", search.WriterRole,
+				strings.Join(applied.Patterns, ","), cfg.Alias, strings.Join(cfg.Candles().IndexPatterns(), ","), cfg.Candles().Alias, strings.Join(arns, ","))
 		}
 	case "import-dashboards":
 		res, err := client.ImportDashboards(ctx)

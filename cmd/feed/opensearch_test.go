@@ -126,7 +126,9 @@ func TestFeedOpenSearchSetupOnZinc(t *testing.T) {
 			t.Fatalf("run #%d: exit %d\nstderr: %s", i+1, code, stderr.String())
 		}
 		wantOut := "index template finfeed-bars applied: indexes bars-*, alias bars\n" +
-			"ism policy finfeed-bars-retention " + want + ": indexes bars-* are deleted 217 days after creation (every bar kept at least 6 months)\n"
+			"ism policy finfeed-bars-retention " + want + ": indexes bars-* are deleted 217 days after creation (every bar kept at least 6 months)\n" +
+			"index template finfeed-candles applied: indexes candles-*, alias candles\n" +
+			"ism policy finfeed-candles-retention " + want + ": indexes candles-* are deleted 217 days after creation\n"
 		if stdout.String() != wantOut {
 			t.Errorf("run #%d: got %q, want %q", i+1, stdout.String(), wantOut)
 		}
@@ -185,7 +187,7 @@ func TestFeedOpenSearchSetupGrantsWriter(t *testing.T) {
 		wantOut     string
 	}{
 		{"AKIDINDEX", "index-secret", exitFailure, ""},
-		{"AKIDADMIN", "admin-secret", exitOK, "role " + search.WriterRole + " (write bars into bars-*, alias bars; nothing else) mapped to " + indexRole},
+		{"AKIDADMIN", "admin-secret", exitOK, "role " + search.WriterRole + " (write bars into bars-*, alias bars, and candles into candles-*, alias candles; nothing else) mapped to " + indexRole},
 	} {
 		t.Setenv("AWS_ACCESS_KEY_ID", tt.key)
 		t.Setenv("AWS_SECRET_ACCESS_KEY", tt.secret)
