@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/dev/searchtest"
+	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/indexfn"
 	"github.com/finfeed/finfeed/shared/search"
 )
@@ -128,5 +130,70 @@ func TestLoadCandlesTopic(t *testing.T) {
 	env["CANDLES_TOPIC"], env["DLQ_TOPIC"] = "bars.candles", "bars.candles"
 	if _, err := indexfn.Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "is the candles topic") {
 		t.Errorf("DLQ_TOPIC = CANDLES_TOPIC: got %v", err)
+	}
+}
+
+// TestZincIndexesCandles runs the handler on candle batches against ZincSearch: the candle template makes
+// candles-2024.12 with the candle mapping under the candles alias (not bars), a correction replaces the final
+// candle, and a query on the alias (the 5m candles of one symbol, by start range) finds them.
+func TestZincIndexesCandles(t *testing.T) {
+	z := zinctest.Start(t)
+	cfg := naming("")
+	c := zincClient(t, z, cfg)
+	kc := broker(t)
+	h := indexfn.NewHandler(search.NewIndexer(c), kafkaClient(t, kc), cfg, "enhanced.dlq", quietLog())
+	for _, ev := range []events.KafkaEvent{
+		candleEvent(0, 0,
+			candle("JPM", "5m", "2024-12-31 23:50:00", 210, 5, true),
+			candle("JPM", "5m", "2024-12-31 23:55:00", 211, 2, false),
+			candle("JPM", "5m", "2024-12-31 23:55:00", 211, 5, true),
+			candle("JPM", "15m", "2024-12-31 23:45:00", 212, 15, true),
+			candle("AAPL", "5m", "2024-12-31 23:55:00", 250, 5, true)),
+		candleEvent(0, 5, candle("JPM", "5m", "2024-12-31 23:50:00", 210.5, 5, true)), // a correction
+	} {
+		if _, err := h.Handle(t.Context(), ev); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+	}
+	if got := z.WaitCount(t, "candles", 4); got != 4 {
+		t.Fatalf("documents under alias candles: got %d, want 4", got)
+	}
+	if got := z.Count(t, "candles-2024.12"); got != 4 {
+		t.Errorf("documents in candles-2024.12: got %d, want 4", got)
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				ID     string         `json:"_id"`
+				Source map[string]any `json:"_source"`
+			}
+		}
+	}
+	z.JSON(t, http.MethodPost, "/candles/_search", `{"size":100,"query":{"bool":{"filter":[{"term":{"symbol":"JPM"}},{"term":{"interval":"5m"}},`+
+		`{"range":{"start":{"gte":"2024-12-31T23:50:00Z","lt":"2025-01-01T00:00:00Z"}}}]}}}`, &res)
+	got := map[string]any{}
+	for _, hit := range res.Hits.Hits {
+		got[hit.ID] = hit.Source["close"]
+		if hit.Source["final"] != true {
+			t.Errorf("candle %s: final %v, want true", hit.ID, hit.Source["final"])
+		}
+	}
+	if len(got) != 2 || got["JPM|5m|2024-12-31 23:50:00"] != 210.5 || got["JPM|5m|2024-12-31 23:55:00"] != 211.0 {
+		t.Errorf("JPM 5m candles by start range: got %v, want 23:50 at 210.5 (the correction) and 23:55 at 211", got)
+	}
+	var mapping map[string]struct {
+		Mappings struct {
+			Properties map[string]struct{ Type string }
+		}
+	}
+	z.JSON(t, http.MethodGet, "/candles-2024.12/_mapping", "", &mapping)
+	props := mapping["candles-2024.12"].Mappings.Properties
+	for field, typ := range map[string]string{"start": "date", "symbol": "keyword", "interval": "keyword", "close": "numeric", "bars": "numeric", "final": "bool"} {
+		if props[field].Type != typ {
+			t.Errorf("mapping of %s: got %q, want %q (zinc collapses numeric types)", field, props[field].Type, typ)
+		}
+	}
+	if status, body := z.Do(t, http.MethodGet, "/bars/_count", ""); status != http.StatusNotFound {
+		t.Errorf("alias bars after candles only: status %d %s, want 404 (no bar index, candles not under bars)", status, body)
 	}
 }
