@@ -89,9 +89,10 @@ actions:
 		if alias == "" {
 			alias = search.DefaultAlias
 		}
-		data, err := search.SavedObjects(alias)
+		candlesAlias := search.Config{CandlesAlias: strings.TrimSpace(getenv("CANDLES_ALIAS"))}.Candles().Alias
+		data, err := search.SavedObjects(alias, candlesAlias)
 		if err == nil {
-			err = search.ValidateSavedObjects(data, alias)
+			err = search.ValidateSavedObjects(data, alias, candlesAlias)
 		}
 		if err == nil {
 			_, err = stdout.Write(data)

@@ -18,8 +18,10 @@ var savedObjects []byte
 
 // SavedObjects is the OpenSearch Dashboards export (NDJSON) of finfeed's index pattern (the alias, time field
 // timestamp), its visualizations (close and %change over time by symbol, indicator counts) and the dashboard
-// that shows them. The index pattern's title is set to alias.
-func SavedObjects(alias string) ([]byte, error) {
+// that shows them, and the candles' index pattern (time field start) with a panel of the 5m candles' close, high
+// and low per symbol. The bar index pattern's title is set to alias, the candle one's (CandlesIndexPattern) to
+// candlesAlias.
+func SavedObjects(alias, candlesAlias string) ([]byte, error) {
 	var out bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(savedObjects))
 	for sc.Scan() {
@@ -34,6 +36,9 @@ func SavedObjects(alias string) ([]byte, error) {
 				return nil, errors.New("embedded saved objects: index pattern has no attributes")
 			}
 			attrs["title"] = alias
+			if obj["id"] == CandlesIndexPattern {
+				attrs["title"] = candlesAlias
+			}
 			var err error
 			if line, err = json.Marshal(obj); err != nil {
 				return nil, fmt.Errorf("embedded saved objects: %w", err)
@@ -58,11 +63,11 @@ type ImportResult struct {
 // ImportDashboards uploads SavedObjects to OpenSearch Dashboards' saved objects import API, replacing objects
 // with the same ids, and fails unless every object was imported.
 func (c *Client) ImportDashboards(ctx context.Context) (ImportResult, error) {
-	data, err := SavedObjects(c.cfg.Alias)
+	data, err := SavedObjects(c.cfg.Alias, c.cfg.Candles().Alias)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	if err := ValidateSavedObjects(data, c.cfg.Alias); err != nil {
+	if err := ValidateSavedObjects(data, c.cfg.Alias, c.cfg.Candles().Alias); err != nil {
 		return ImportResult{}, err
 	}
 	var body bytes.Buffer

@@ -18,18 +18,18 @@ import (
 
 func TestSavedObjectsAreValid(t *testing.T) {
 	for _, alias := range []string{"bars", "finfeed-all"} {
-		data, err := search.SavedObjects(alias)
+		data, err := search.SavedObjects(alias, "candles")
 		if err != nil {
 			t.Fatalf("SavedObjects(%q): %v", alias, err)
 		}
-		if err := search.ValidateSavedObjects(data, alias); err != nil {
+		if err := search.ValidateSavedObjects(data, alias, "candles"); err != nil {
 			t.Errorf("ValidateSavedObjects(%q):\n%v", alias, err)
 		}
 	}
 }
 
 func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
-	good, err := search.SavedObjects("bars")
+	good, err := search.SavedObjects("bars", "candles")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +37,7 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 		name     string
 		old, new string // replaced once in the export
 		alias    string
+		candles  string
 		wantErr  string
 	}{
 		{name: "time field not a date", old: `"timeFieldName":"timestamp"`, new: `"timeFieldName":"symbol"`, wantErr: "timeFieldName"},
@@ -45,13 +46,17 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 		{name: "terms on a double", old: `\"field\":\"symbol\"`, new: `\"field\":\"close\"`, wantErr: "want keyword"},
 		{name: "dangling panel reference", old: `"id":"finfeed-indicators"},`, new: `"id":"finfeed-missing"},`, wantErr: "not in the file"},
 		{name: "broken visState", old: `"visState":"{`, new: `"visState":"{{`, wantErr: "visState"},
-		{name: "not JSON", old: `{"type":"dashboard"`, new: `{"type":"dashboard",,`, wantErr: "line 7"},
+		{name: "not JSON", old: `{"type":"dashboard"`, new: `{"type":"dashboard",,`, wantErr: "line 9"},
+		{name: "candle panel on a bar field", old: `\"field\":\"start\"`, new: `\"field\":\"timestamp\"`, wantErr: `finfeed-candles-5m: date_histogram on field "timestamp"`},
+		{name: "candle pattern on the bars' time field", old: `"timeFieldName":"start"`, new: `"timeFieldName":"timestamp"`, wantErr: "index-pattern/finfeed-candles: timeFieldName"},
+		{name: "candle panel on the bar pattern", old: `"type":"index-pattern","id":"finfeed-candles"}]`, new: `"type":"index-pattern","id":"finfeed-bars"}]`, wantErr: `finfeed-candles-5m: date_histogram on field "start"`},
+		{name: "candle index pattern titled differently", candles: "other", wantErr: `index-pattern/finfeed-candles: title candles, want the alias "other"`},
 		{name: "moving average of an unmapped field", old: `\"field\":\"sma50\"`, new: `\"field\":\"sma200\"`, wantErr: `field "sma200"`},
 		{name: "alerts column not mapped", old: `"columns":["symbol"`, new: `"columns":["ticker"`, wantErr: "column ticker"},
 		{name: "alerts sorted on an unmapped field", old: `"sort":[["timestamp"`, new: `"sort":[["time"`, wantErr: "sort field time"},
 		{name: "alerts sorted sideways", old: `"timestamp","desc"]]`, new: `"timestamp","up"]]`, wantErr: "sort direction"},
 		{name: "alerts without the index pattern", old: `maCross:*\",\"language\":\"kuery\"},\"filter\":[],\"indexRefName\":\"kibana`, new: `maCross:*\",\"language\":\"kuery\"},\"filter\":[],\"indexRefName\":\"none`, wantErr: "finfeed-alerts: searchSourceJSON does not reference"},
-		{name: "panel on a missing saved search", old: `"type":"search","id":"finfeed-alerts"}]`, new: `"type":"search","id":"finfeed-gone"}]`, wantErr: "not in the file"},
+		{name: "panel on a missing saved search", old: `"name":"panel_4","type":"search","id":"finfeed-alerts"}`, new: `"name":"panel_4","type":"search","id":"finfeed-gone"}`, wantErr: "not in the file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +71,11 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 			if tt.alias != "" {
 				alias = tt.alias
 			}
-			err := search.ValidateSavedObjects(data, alias)
+			candles := "candles"
+			if tt.candles != "" {
+				candles = tt.candles
+			}
+			err := search.ValidateSavedObjects(data, alias, candles)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("ValidateSavedObjects: got %v, want an error containing %q", err, tt.wantErr)
 			}
@@ -76,7 +85,7 @@ func TestValidateSavedObjectsCatchesBreakage(t *testing.T) {
 
 // The dashboard has the indicator panels: SMA/EMA over close, and a table of the latest alerts.
 func TestDashboardShowsIndicators(t *testing.T) {
-	data, err := search.SavedObjects("bars")
+	data, err := search.SavedObjects("bars", "candles")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +240,55 @@ func TestImportDashboards(t *testing.T) {
 				t.Fatalf("ImportDashboards: %v", err)
 			}
 			want := []string{"index-pattern/finfeed-bars", "visualization/finfeed-close", "visualization/finfeed-change",
-				"visualization/finfeed-indicators", "visualization/finfeed-moving-averages", "search/finfeed-alerts", "dashboard/finfeed-market"}
+				"visualization/finfeed-indicators", "visualization/finfeed-moving-averages", "search/finfeed-alerts",
+				"index-pattern/finfeed-candles", "visualization/finfeed-candles-5m", "dashboard/finfeed-market"}
 			if strings.Join(*imported, ",") != strings.Join(want, ",") || res.SuccessCount != len(want) {
 				t.Errorf("imported: got %v (count %d), want %v", *imported, res.SuccessCount, want)
 			}
 		})
+	}
+}
+
+// TestDashboardShowsCandles: the dashboard has a panel on the candles index pattern (time field start) that
+// charts the 5m final candles' close, high and low over start, split by symbol.
+func TestDashboardShowsCandles(t *testing.T) {
+	data, err := search.SavedObjects("bars", "my-candles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string]map[string]any{}
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var o map[string]any
+		if err := json.Unmarshal(line, &o); err != nil {
+			t.Fatal(err)
+		}
+		objs[o["type"].(string)+"/"+o["id"].(string)] = o
+	}
+	pattern := objs["index-pattern/"+search.CandlesIndexPattern]["attributes"].(map[string]any)
+	if pattern["title"] != "my-candles" || pattern["timeFieldName"] != "start" {
+		t.Errorf("candle index pattern: %v, want title my-candles and time field start", pattern)
+	}
+	vis := objs["visualization/finfeed-candles-5m"]["attributes"].(map[string]any)
+	var state struct {
+		Aggs []struct {
+			Type   string
+			Params map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(vis["visState"].(string)), &state); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range state.Aggs {
+		got = append(got, a.Type+":"+fmt.Sprint(a.Params["field"]))
+	}
+	if want := "avg:close,max:high,min:low,date_histogram:start,terms:symbol"; strings.Join(got, ",") != want {
+		t.Errorf("candle panel aggregations: got %s, want %s", strings.Join(got, ","), want)
+	}
+	if ss := vis["kibanaSavedObjectMeta"].(map[string]any)["searchSourceJSON"].(string); !strings.Contains(ss, `interval:\"5m\"`) {
+		t.Errorf("candle panel query %s: want the 5m interval only", ss)
+	}
+	if !strings.Contains(fmt.Sprint(objs["dashboard/finfeed-market"]["references"]), "finfeed-candles-5m") {
+		t.Error("the dashboard has no candle panel")
 	}
 }

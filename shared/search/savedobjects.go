@@ -19,13 +19,19 @@ type savedObject struct {
 	} `json:"references"`
 }
 
+// CandlesIndexPattern is the id of the saved objects' index pattern of the candles alias; every other index
+// pattern is of the bars alias.
+const CandlesIndexPattern = "finfeed-candles"
+
 // ValidateSavedObjects checks an NDJSON export the way an import would use it: every line an object with type,
-// id and attributes; ids unique; the index pattern titled alias with time field timestamp; every visualization's
+// id and attributes; ids unique; the bar index pattern titled alias and the candle one (CandlesIndexPattern)
+// candlesAlias, each with a date field of its mapping as time field; every visualization's and saved search's
+// fields checked against the mapping of the index pattern it references; every visualization's
 // visState and search source parse, its index reference resolves and its aggregations use mapped fields of the
 // right type; every saved search's source references the index pattern and its columns and sort fields are
 // mapped; every dashboard panel references a visualization or a saved search in the file. All problems are
 // reported.
-func ValidateSavedObjects(data []byte, alias string) error {
+func ValidateSavedObjects(data []byte, alias, candlesAlias string) error {
 	var errs []error
 	objs := map[string]savedObject{}
 	var order []savedObject
@@ -51,30 +57,44 @@ func ValidateSavedObjects(data []byte, alias string) error {
 	if err := sc.Err(); err != nil {
 		errs = append(errs, err)
 	}
-	fields := mappedTypes()
+	barFields, candleFields := mappedTypes(Mapping()), mappedTypes(CandlesMapping())
+	patternFields := func(id string) map[string]string {
+		if id == CandlesIndexPattern {
+			return candleFields
+		}
+		return barFields
+	}
 	counts := map[string]int{}
 	for _, o := range order {
 		counts[o.Type]++
 		key := o.Type + "/" + o.ID
 		refs := map[string]string{}
+		fieldsOf := map[string]map[string]string{} // index pattern reference name -> its fields
 		for _, r := range o.References {
 			if _, ok := objs[r.Type+"/"+r.ID]; !ok {
 				errs = append(errs, fmt.Errorf("%s: reference %s to %s/%s not in the file", key, r.Name, r.Type, r.ID))
 			}
 			refs[r.Name] = r.Type
+			if r.Type == "index-pattern" {
+				fieldsOf[r.Name] = patternFields(r.ID)
+			}
 		}
 		switch o.Type {
 		case "index-pattern":
-			if o.Attributes["title"] != alias {
-				errs = append(errs, fmt.Errorf("%s: title %v, want the alias %q", key, o.Attributes["title"], alias))
+			want := alias
+			if o.ID == CandlesIndexPattern {
+				want = candlesAlias
 			}
-			if f, _ := o.Attributes["timeFieldName"].(string); fields[f] != "date" {
+			if o.Attributes["title"] != want {
+				errs = append(errs, fmt.Errorf("%s: title %v, want the alias %q", key, o.Attributes["title"], want))
+			}
+			if f, _ := o.Attributes["timeFieldName"].(string); patternFields(o.ID)[f] != "date" {
 				errs = append(errs, fmt.Errorf("%s: timeFieldName %q is not a date field of the mapping", key, f))
 			}
 		case "visualization":
-			errs = append(errs, checkVisualization(key, o, refs, fields)...)
+			errs = append(errs, checkVisualization(key, o, refs, fieldsOf)...)
 		case "search":
-			errs = append(errs, checkSearch(key, o, refs, fields)...)
+			errs = append(errs, checkSearch(key, o, refs, fieldsOf)...)
 		case "dashboard":
 			var panels []struct {
 				PanelRefName string `json:"panelRefName"`
@@ -106,25 +126,26 @@ func ValidateSavedObjects(data []byte, alias string) error {
 	return errors.Join(errs...)
 }
 
-// checkSearchSource checks that an object's searchSourceJSON parses and references the index pattern.
-func checkSearchSource(key string, o savedObject, refs map[string]string) []error {
+// checkSearchSource checks that an object's searchSourceJSON parses and references an index pattern, and returns
+// that pattern's fields (fieldsOf: reference name -> fields).
+func checkSearchSource(key string, o savedObject, refs map[string]string, fieldsOf map[string]map[string]string) (map[string]string, []error) {
 	meta, _ := o.Attributes["kibanaSavedObjectMeta"].(map[string]any)
 	ss, _ := meta["searchSourceJSON"].(string)
 	var source struct {
 		IndexRefName string `json:"indexRefName"`
 	}
 	if err := json.Unmarshal([]byte(ss), &source); err != nil {
-		return []error{fmt.Errorf("%s: searchSourceJSON: %w", key, err)}
+		return nil, []error{fmt.Errorf("%s: searchSourceJSON: %w", key, err)}
 	}
 	if refs[source.IndexRefName] != "index-pattern" {
-		return []error{fmt.Errorf("%s: searchSourceJSON does not reference the index pattern", key)}
+		return nil, []error{fmt.Errorf("%s: searchSourceJSON does not reference the index pattern", key)}
 	}
-	return nil
+	return fieldsOf[source.IndexRefName], nil
 }
 
 // checkSearch checks a saved search (a Discover table): its source, and columns and sort fields in the mapping.
-func checkSearch(key string, o savedObject, refs map[string]string, fields map[string]string) []error {
-	errs := checkSearchSource(key, o, refs)
+func checkSearch(key string, o savedObject, refs map[string]string, fieldsOf map[string]map[string]string) []error {
+	fields, errs := checkSearchSource(key, o, refs, fieldsOf)
 	columns, _ := o.Attributes["columns"].([]any)
 	if len(columns) == 0 {
 		errs = append(errs, fmt.Errorf("%s: no columns", key))
@@ -151,8 +172,8 @@ func checkSearch(key string, o savedObject, refs map[string]string, fields map[s
 	return errs
 }
 
-func checkVisualization(key string, o savedObject, refs map[string]string, fields map[string]string) []error {
-	errs := checkSearchSource(key, o, refs)
+func checkVisualization(key string, o savedObject, refs map[string]string, fieldsOf map[string]map[string]string) []error {
+	fields, errs := checkSearchSource(key, o, refs, fieldsOf)
 	vs, _ := o.Attributes["visState"].(string)
 	var state struct {
 		Type string `json:"type"`
@@ -186,10 +207,10 @@ func checkVisualization(key string, o savedObject, refs map[string]string, field
 	return errs
 }
 
-// mappedTypes is field name -> type from Mapping.
-func mappedTypes() map[string]string {
+// mappedTypes is field name -> type from a mapping.
+func mappedTypes(mapping map[string]any) map[string]string {
 	out := map[string]string{}
-	props, _ := Mapping()["properties"].(map[string]any)
+	props, _ := mapping["properties"].(map[string]any)
 	for name, p := range props {
 		if m, ok := p.(map[string]any); ok {
 			out[name], _ = m["type"].(string)
