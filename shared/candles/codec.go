@@ -3,11 +3,10 @@ package candles
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/wire"
 )
 
 // ErrCorrupt is wrapped by every DecodeBinary error: the bytes are not a partition's state.
@@ -69,13 +68,13 @@ func (p *Partition) AppendBinary(dst []byte) []byte {
 			}
 			dst = append(dst, flags)
 			for _, f := range [...]float64{m.open, m.high, m.low, m.close, m.volume} {
-				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+				dst = wire.AppendFloat64(dst, f)
 			}
 			if m.hasTradeCount {
 				dst = binary.AppendUvarint(dst, uint64(m.tradeCount))
 			}
 			if m.hasVWAP {
-				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(m.vwap))
+				dst = wire.AppendFloat64(dst, m.vwap)
 			}
 		}
 	}
@@ -85,90 +84,90 @@ func (p *Partition) AppendBinary(dst []byte) []byte {
 // DecodeBinary replaces the partition's state with the one AppendBinary wrote at the start of src and returns
 // the bytes after it. Every bar is validated as bar.DecodeRaw would; on error the partition is unchanged.
 func (p *Partition) DecodeBinary(src []byte) (rest []byte, err error) {
-	d := decoder{b: src}
+	d := decoder{wire.NewReader(src, ErrCorrupt)}
 	var w time.Time
-	flags := d.byte("flags")
-	if flags&^flagWatermark != 0 && d.err == nil {
-		d.fail("unknown flags %#x", flags)
+	flags := d.Byte("flags")
+	if flags&^flagWatermark != 0 && d.Err() == nil {
+		d.Fail("unknown flags %#x", flags)
 	}
 	hasW := flags&flagWatermark != 0
 	if hasW {
-		w = d.time("watermark", d.varint("watermark"))
+		w = d.time("watermark", d.Varint("watermark"))
 	}
-	tooLate := d.uvarint("too-late count")
-	nsym := d.count("symbols", 2+minBarBytes)
+	tooLate := d.Uvarint("too-late count")
+	nsym := d.Count("symbols", 2+minBarBytes)
 	symbols := make(map[string]*series, nsym)
 	prevSym := ""
 	for range nsym {
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
-		sym := string(d.bytes("symbol", d.count("symbol length", 1)))
-		if d.err != nil {
+		sym := string(d.Bytes("symbol", d.Count("symbol length", 1)))
+		if d.Err() != nil {
 			break
 		}
 		if err := bar.ValidateSymbol(sym); err != nil {
-			d.fail("symbol: %v", err)
+			d.Fail("symbol: %v", err)
 			break
 		}
 		if len(symbols) > 0 && sym <= prevSym {
-			d.fail("symbol %q out of order after %q", sym, prevSym)
+			d.Fail("symbol %q out of order after %q", sym, prevSym)
 			break
 		}
 		prevSym = sym
-		s := &series{bars: make([]minute, 0, d.count("bars", minBarBytes))}
+		s := &series{bars: make([]minute, 0, d.Count("bars", minBarBytes))}
 		n := cap(s.bars)
-		if n == 0 && d.err == nil {
-			d.fail("symbol %q has no bars", sym)
+		if n == 0 && d.Err() == nil {
+			d.Fail("symbol %q has no bars", sym)
 		}
 		var sec int64
 		for i := range n {
 			if i == 0 {
-				sec = d.varint("bar time")
+				sec = d.Varint("bar time")
 			} else {
-				delta := d.uvarint("bar time")
+				delta := d.Uvarint("bar time")
 				if delta > 1<<40 {
-					d.fail("bar time step %d out of range", delta)
+					d.Fail("bar time step %d out of range", delta)
 				}
 				sec += int64(delta)
 			}
 			m := minute{t: d.time("bar time", sec)}
-			f := d.byte("bar flags")
-			if f&^(flagTrades|flagVWAP) != 0 && d.err == nil {
-				d.fail("unknown bar flags %#x", f)
+			f := d.Byte("bar flags")
+			if f&^(flagTrades|flagVWAP) != 0 && d.Err() == nil {
+				d.Fail("unknown bar flags %#x", f)
 			}
 			m.open, m.high, m.low, m.close, m.volume = d.float(), d.float(), d.float(), d.float(), d.float()
 			if f&flagTrades != 0 {
-				m.tradeCount, m.hasTradeCount = float64(d.uvarint("trade count")), true
+				m.tradeCount, m.hasTradeCount = float64(d.Uvarint("trade count")), true
 			}
 			if f&flagVWAP != 0 {
 				m.vwap, m.hasVWAP = d.float(), true
 			}
-			if d.err != nil {
+			if d.Err() != nil {
 				break
 			}
 			if i > 0 && !m.t.After(s.bars[i-1].t) {
-				d.fail("%s: bar times not increasing", sym)
+				d.Fail("%s: bar times not increasing", sym)
 				break
 			}
 			r := bar.Raw{Symbol: sym, Open: m.open, High: m.high, Low: m.low, Close: m.close, Volume: m.volume,
 				TradeCount: m.tradeCount, HasTradeCount: m.hasTradeCount, VWAP: m.vwap, HasVWAP: m.hasVWAP, Time: m.t}
 			if err := r.Validate(); err != nil {
-				d.fail("%s bar: %v", sym, err)
+				d.Fail("%s bar: %v", sym, err)
 				break
 			}
 			s.bars = append(s.bars, m)
 		}
 		symbols[sym] = s
 	}
-	if d.err != nil {
-		return src, d.err
+	if d.Err() != nil {
+		return src, d.Err()
 	}
 	p.symbols, p.w, p.hasW, p.tooLate = symbols, w, hasW, tooLate
 	p.cut = time.Time{}
 	p.sweep()
 	p.rebuildPending()
-	return d.b, nil
+	return d.Rest(), nil
 }
 
 // rebuildPending derives the open candles from the bars and the watermark: a candle is open exactly when it has
@@ -190,103 +189,27 @@ func (p *Partition) rebuildPending() {
 	}
 }
 
-// decoder reads the state layout; the first error sticks and later reads return zero values.
+// decoder reads the state layout on a wire.Reader (the first error sticks, later reads return zero).
 type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *decoder) byte(what string) byte {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.b) == 0 {
-		d.fail("%s: truncated", what)
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (d *decoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("%s: truncated or overlong number", what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("%s: truncated or overlong number", what)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a length whose items take at least size bytes each, so a corrupt length cannot ask for more
-// memory than the input could describe.
-func (d *decoder) count(what string, size int) int {
-	v := d.uvarint(what)
-	if d.err == nil && v > uint64(len(d.b)/size) {
-		d.fail("%s: %d is more than the %d bytes left can hold", what, v, len(d.b))
-		return 0
-	}
-	return int(v)
-}
-
-func (d *decoder) bytes(what string, n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if len(d.b) < n {
-		d.fail("%s: truncated", what)
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
+	wire.Reader
 }
 
 // time reads the nanoseconds after sec and checks the result is a bar time.
 func (d *decoder) time(what string, sec int64) time.Time {
-	ns := d.uvarint(what)
-	if d.err != nil {
+	ns := d.Uvarint(what)
+	if d.Err() != nil {
 		return time.Time{}
 	}
 	if ns >= 1e9 {
-		d.fail("%s: %d nanoseconds", what, ns)
+		d.Fail("%s: %d nanoseconds", what, ns)
 		return time.Time{}
 	}
 	// the years bar.DecodeRaw accepts (1900 to 9998) lie well inside these seconds
 	if sec < -3e9 || sec > 3e11 {
-		d.fail("%s: %d seconds out of range", what, sec)
+		d.Fail("%s: %d seconds out of range", what, sec)
 		return time.Time{}
 	}
 	return time.Unix(sec, int64(ns)).UTC()
 }
 
-func (d *decoder) float() float64 {
-	b := d.bytes("number", 8)
-	if b == nil {
-		return 0
-	}
-	return math.Float64frombits(binary.LittleEndian.Uint64(b))
-}
+func (d *decoder) float() float64 { return d.Float64("number") }

@@ -3,11 +3,11 @@ package indicators
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/wire"
 )
 
 // ErrCorrupt is wrapped by every DecodeBinary error: the bytes are not a series AppendBinary wrote.
@@ -55,24 +55,24 @@ func (p *point) appendBinary(dst []byte) []byte {
 }
 
 func appendFloat(dst []byte, x float64) []byte {
-	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(x))
+	return wire.AppendFloat64(dst, x)
 }
 
 // DecodeBinary replaces s with the series AppendBinary wrote at the start of src and returns the bytes after it.
 // Malformed or out-of-range input is an error wrapping ErrCorrupt, and s is then left unchanged.
 func (s *Series) DecodeBinary(src []byte) (rest []byte, err error) {
-	d := decoder{src: src}
+	d := decoder{wire.NewReader(src, ErrCorrupt)}
 	var t Series
-	n := d.uvarint("bar count")
-	if d.err == nil && n > math.MaxInt64/2 {
-		d.fail("bar count %d out of range", n)
+	n := d.Uvarint("bar count")
+	if d.Err() == nil && n > math.MaxInt64/2 {
+		d.Fail("bar count %d out of range", n)
 	}
 	t.n = int64(n)
 	if t.n > 0 {
-		sec := d.varint("latest time")
-		nsec := d.uvarint("latest time nanoseconds")
-		if d.err == nil && (nsec >= 1e9 || sec < minUnix || sec > maxUnix) {
-			d.fail("latest time %d.%09d out of range", sec, nsec)
+		sec := d.Varint("latest time")
+		nsec := d.Uvarint("latest time nanoseconds")
+		if d.Err() == nil && (nsec >= 1e9 || sec < minUnix || sec > maxUnix) {
+			d.Fail("latest time %d.%09d out of range", sec, nsec)
 		}
 		t.latest = time.Unix(sec, int64(nsec)).UTC()
 		d.point(&t.cur, "state after the latest bar")
@@ -84,11 +84,11 @@ func (s *Series) DecodeBinary(src []byte) (rest []byte, err error) {
 			t.volumes[i] = d.float("volume", 0, bar.MaxVolume)
 		}
 	}
-	if d.err != nil {
-		return src, d.err
+	if d.Err() != nil {
+		return src, d.Err()
 	}
 	*s = t
-	return d.src, nil
+	return d.Rest(), nil
 }
 
 // The latest bar time a decoded series may hold: years 0000 to 9999, what a raw bar's timestamp can say.
@@ -97,57 +97,19 @@ var (
 	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
 )
 
-// decoder reads fields in order and keeps the first error; after it every read returns zero.
+// decoder reads the series layout on a wire.Reader (the first error sticks, later reads return zero).
 type decoder struct {
-	src []byte
-	err error
-}
-
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *decoder) uvarint(what string) uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Uvarint(d.src)
-	if k <= 0 {
-		d.fail("%s: bad uvarint", what)
-		return 0
-	}
-	d.src = d.src[k:]
-	return v
-}
-
-func (d *decoder) varint(what string) int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, k := binary.Varint(d.src)
-	if k <= 0 {
-		d.fail("%s: bad varint", what)
-		return 0
-	}
-	d.src = d.src[k:]
-	return v
+	wire.Reader
 }
 
 // float reads a float64 and checks lo <= x <= hi (which also rejects NaN).
 func (d *decoder) float(what string, lo, hi float64) float64 {
-	if d.err != nil {
+	x := d.Float64(what)
+	if d.Err() != nil {
 		return 0
 	}
-	if len(d.src) < 8 {
-		d.fail("%s: truncated", what)
-		return 0
-	}
-	x := math.Float64frombits(binary.LittleEndian.Uint64(d.src))
-	d.src = d.src[8:]
 	if !(x >= lo && x <= hi) {
-		d.fail("%s: %v is outside [%v, %v]", what, x, lo, hi)
+		d.Fail("%s: %v is outside [%v, %v]", what, x, lo, hi)
 		return 0
 	}
 	return x
@@ -160,17 +122,17 @@ func (d *decoder) point(p *point, what string) {
 	p.avgLoss = d.float(what+": average loss", 0, maxAverage)
 	p.sessionPV = d.float(what+": session price×volume", 0, maxSessionPV)
 	p.sessionVolume = d.float(what+": session volume", 0, maxSessionV)
-	y, m, day := d.uvarint(what+": year"), d.uvarint(what+": month"), d.uvarint(what+": day")
-	if d.err != nil {
+	y, m, day := d.Uvarint(what+": year"), d.Uvarint(what+": month"), d.Uvarint(what+": day")
+	if d.Err() != nil {
 		return
 	}
 	switch {
 	case y > 9999 || m > 12 || day > 31:
-		d.fail("%s: date %d-%d-%d out of range", what, y, m, day)
+		d.Fail("%s: date %d-%d-%d out of range", what, y, m, day)
 	case p.sessionVolume == 0 && p.sessionPV != 0:
-		d.fail("%s: session price×volume %v with no volume", what, p.sessionPV)
+		d.Fail("%s: session price×volume %v with no volume", what, p.sessionPV)
 	case p.sessionVolume > 0 && p.sessionPV/p.sessionVolume > maxAverage:
-		d.fail("%s: session vwap %v out of range", what, p.sessionPV/p.sessionVolume)
+		d.Fail("%s: session vwap %v out of range", what, p.sessionPV/p.sessionVolume)
 	}
 	p.sessionDate = bar.Date{Year: int(y), Month: time.Month(m), Day: int(day)}
 }
