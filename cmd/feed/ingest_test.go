@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,25 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/dev/syncbuf"
 )
-
-// lockedBuffer is an io.Writer the command and the test may use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestFeedIngestWithFakeAlpacaWritesRaw(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.Ports(0), kfake.SeedTopics(1, "raw"))
@@ -41,7 +22,7 @@ func TestFeedIngestWithFakeAlpacaWritesRaw(t *testing.T) {
 	t.Setenv("KAFKA_AUTH", "none")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"ingest", "--fake-alpaca", "20ms", "--symbols", "AAPL,AMZN",
@@ -102,7 +83,7 @@ func TestFeedIngestIntoFeedLocal(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"ingest", "--fake-alpaca", "20ms", "--symbols", "ZZING", "--brokers", r.addr,
@@ -139,7 +120,7 @@ func TestFeedIngestIntoFeedLocal(t *testing.T) {
 }
 
 func TestFeedIngestRefusesAPlainHTTPTradingAPI(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	code := run(context.Background(), []string{"ingest", "--symbols", "*", "--brokers", "127.0.0.1:1",
 		"--api-url", "http://paper-api.alpaca.markets", "--health-addr", "off"}, nil, &stdout, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "ALPACA_API_URL") || !strings.Contains(stderr.String(), "loopback") {

@@ -17,12 +17,12 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/dev/repo"
+	"github.com/finfeed/finfeed/shared/dev/syncbuf"
 )
 
 // Version is the emulator release the Makefile installs into bin/.
@@ -73,7 +73,7 @@ func Build(t testing.TB, pkg string) string {
 // Emulator is a running emulator with one bootstrap.
 type Emulator struct {
 	url     string
-	out     *syncBuffer
+	out     *syncbuf.Buffer
 	invoked atomic.Bool // an invocation has answered, so an init phase has ended
 }
 
@@ -84,7 +84,7 @@ func Start(t testing.TB, bootstrap string, env map[string]string) *Emulator {
 	invokeAddr, apiAddr := FreeAddr(t), FreeAddr(t)
 	cmd := exec.Command(Binary(t), "--runtime-interface-emulator-address", invokeAddr, "--runtime-api-address", apiAddr, bootstrap)
 	cmd.Env = EnvList(env)
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start emulator: %v", err)
@@ -232,21 +232,4 @@ func FreeAddr(t testing.TB) string {
 		t.Fatalf("release port: %v", err)
 	}
 	return addr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.b.Bytes())
 }

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/esm"
 	"github.com/finfeed/finfeed/shared/dev/lambdarie"
 	"github.com/finfeed/finfeed/shared/dev/samtemplate"
+	"github.com/finfeed/finfeed/shared/dev/syncbuf"
 	"github.com/finfeed/finfeed/shared/dev/zinctest"
 	"github.com/finfeed/finfeed/shared/kafka"
 )
@@ -146,7 +146,7 @@ func invokeProvision(t *testing.T, tpl *samtemplate.Template, f samtemplate.Func
 	emu, env := emulate(t, tpl, f)
 	// the listener as make invoke-provision runs it (LOCAL_HOST aside)
 	listener := exec.Command(feed, "cfnresponse", "--listen", "127.0.0.1:8089", "--event", filepath.Join(root, "events", "provision-create.json"), "--timeout", "2m")
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	listener.Stdout, listener.Stderr = &out, &out
 	if err := listener.Start(); err != nil {
 		t.Fatal(err)
@@ -325,7 +325,7 @@ func startMake(t *testing.T, target, ready string, vars ...string) {
 	cmd := exec.Command("make", append([]string{"--no-print-directory", target}, vars...)...)
 	cmd.Dir = root
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("make %s: %v", target, err)
@@ -352,7 +352,7 @@ func startMake(t *testing.T, target, ready string, vars ...string) {
 }
 
 // waitOutput waits (bounded) until out holds ready, failing if the process exits first.
-func waitOutput(t *testing.T, out *lockedBuffer, ready string, exited <-chan error) {
+func waitOutput(t *testing.T, out *syncbuf.Buffer, ready string, exited <-chan error) {
 	t.Helper()
 	deadline := time.After(5 * time.Minute) // a cold build of bin/zinc takes about 2 minutes
 	for !strings.Contains(out.String(), ready) {
@@ -371,21 +371,4 @@ func tail(s string, n int) string {
 		return "..." + s[len(s)-n:]
 	}
 	return s
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -4,7 +4,6 @@ package zinctest
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,12 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/finfeed/finfeed/shared/dev/repo"
+	"github.com/finfeed/finfeed/shared/dev/syncbuf"
 )
 
 // The admin user every server is started with.
@@ -81,7 +80,7 @@ func Start(t testing.TB) *Server {
 		"ZINC_SHARD_NUM=1", // one WAL per index: documents become searchable in the order they were written
 		"GIN_MODE=release",
 	)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -128,23 +127,6 @@ func Start(t testing.TB) *Server {
 		t.Fatalf("zinc did not start listening within 60s:\n%s", stderr.String())
 	}
 	return nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Do sends a request to zinc directly (not through the code under test) as the admin user and returns the
