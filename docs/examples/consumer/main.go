@@ -210,22 +210,24 @@ func printBar(w io.Writer, b *Bar, correction bool) {
 	fmt.Fprintln(w)
 }
 
-// dedupe remembers the last record printed for each symbol and bar time, for bars up to window behind the
-// newest one seen (older entries are forgotten, so memory stays bounded).
+// dedupe remembers the last record printed for each symbol and bar time, for bars up to window behind that
+// symbol's newest bar (older entries are forgotten, so memory stays bounded). The window is per symbol: when
+// catching up, one partition can be hours of bar time ahead of another, and a symbol's repeats and corrections
+// come in its own partition (key = symbol) after the record they repeat.
 type dedupe struct {
-	window time.Duration
-	last   map[string]entry
-	newest time.Time
-	pruned time.Time
+	window  time.Duration
+	symbols map[string]*symbolBars
 }
 
-type entry struct {
-	value string
-	at    time.Time
+// symbolBars is what dedupe remembers of one symbol.
+type symbolBars struct {
+	newest time.Time
+	pruned time.Time
+	last   map[string]string // bar time -> record bytes
 }
 
 func newDedupe(window time.Duration) *dedupe {
-	return &dedupe{window: window, last: map[string]entry{}}
+	return &dedupe{window: window, symbols: map[string]*symbolBars{}}
 }
 
 // check reports whether b (whose record bytes are value) is to be printed, and whether it corrects a bar
@@ -236,22 +238,29 @@ func (d *dedupe) check(b *Bar, value []byte) (correction, keep bool) {
 	if err != nil {
 		return false, true // not a time we can order: print, do not remember
 	}
-	key := b.Symbol + "|" + b.Timestamp
-	prev, ok := d.last[key]
-	if ok && prev.value == string(value) {
+	s := d.symbols[b.Symbol]
+	if s == nil {
+		s = &symbolBars{newest: at, pruned: at, last: map[string]string{}}
+		d.symbols[b.Symbol] = s
+	}
+	if at.Before(s.newest.Add(-d.window)) {
+		return false, true // too old to check
+	}
+	prev, ok := s.last[b.Timestamp]
+	if ok && prev == string(value) {
 		return false, false
 	}
-	d.last[key] = entry{value: string(value), at: at}
-	if at.After(d.newest) {
-		d.newest = at
+	s.last[b.Timestamp] = string(value)
+	if at.After(s.newest) {
+		s.newest = at
 	}
-	if d.newest.Sub(d.pruned) > d.window/4 {
-		for k, e := range d.last {
-			if e.at.Before(d.newest.Add(-d.window)) {
-				delete(d.last, k)
+	if s.newest.Sub(s.pruned) > d.window/4 {
+		for ts := range s.last {
+			if t, _ := time.Parse(time.DateTime, ts); t.Before(s.newest.Add(-d.window)) {
+				delete(s.last, ts)
 			}
 		}
-		d.pruned = d.newest
+		s.pruned = s.newest
 	}
 	return ok, true
 }
