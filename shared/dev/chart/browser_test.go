@@ -1,11 +1,16 @@
 package chart
 
 import (
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/finfeed/finfeed/shared/dev/browsertest"
 )
@@ -64,4 +69,93 @@ func TestPageDrawsIndicators(t *testing.T) {
 		t.Errorf("console errors and exceptions:\n%s", strings.Join(p, "\n"))
 	}
 	page.Screenshot(t, filepath.Join(t.TempDir(), "indicators.png"))
+}
+
+// TestPageLateData: what the page does with data that comes late or again. An update that arrives while the
+// page loads a chart (between the server's answer being made and it reaching the page) is on the chart once the
+// answer is; a final candle re-published replaces the drawn one; a symbol and intervals seen for the first time
+// in updates join the pickers in their sorted places; nothing goes to the console.
+func TestPageLateData(t *testing.T) {
+	browsertest.Find(t)
+	s := NewStore(Limits{})
+	const n = 10
+	for m := range n {
+		s.Add("TEST", Minute, minute(m, 100+float64(m)))
+	}
+	s.Add("TEST", "5m", candle(0, 104, true))
+	s.Add("TEST", "5m", candle(5, 109, true))
+
+	// the first 5m chart the page asks for is answered as the store is now, and held until release
+	taken, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h := Handler(s, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hold := false
+		if r.URL.Path == "/api/bars" && r.URL.Query().Get("interval") == "5m" {
+			once.Do(func() { hold = true })
+		}
+		if !hold {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		close(taken)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		if _, err := w.Write(rec.Body.Bytes()); err != nil {
+			t.Errorf("write the held answer: %v", err)
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	page := browsertest.Open(t, srv.URL+"/#TEST", 1000, 600)
+	page.WaitDataset(t, "chart", "the minute bars", waitLimit, func(ds map[string]string) bool {
+		return ds["interval"] == Minute && ds["total"] == strconv.Itoa(n)
+	})
+	choose(t, page, "5m")
+	select {
+	case <-taken:
+	case <-time.After(waitLimit):
+		t.Fatal("the page did not ask for the 5m chart")
+	}
+	late := candle(10, 111, true)
+	s.Add("TEST", "5m", late)
+	page.WaitDataset(t, "chart", "the page to get the update", waitLimit, func(ds map[string]string) bool { return ds["updates"] == "1" })
+	close(release)
+	page.WaitDataset(t, "chart", "the held answer with the update on it", waitLimit, func(ds map[string]string) bool {
+		return ds["interval"] == "5m" && ds["total"] == "3" && ds["lastTime"] == late.T
+	})
+
+	again := candle(10, 112, true) // the same final candle re-published (a correction)
+	s.Add("TEST", "5m", again)
+	s.Add("TEST", "5m", candle(10, 113, false)) // a partial version resent after it: the store leaves it out
+	s.Add("AAA", "1h", candle(0, 50, true))     // a new symbol and a new interval, longest first
+	s.Add("TEST", "15m", candle(0, 120, true))
+	page.WaitDataset(t, "chart", "the re-published candle", waitLimit, func(ds map[string]string) bool {
+		return ds["updates"] == "4" && ds["total"] == "3" && ds["lastClose"] == "112"
+	})
+	for sel, want := range map[string][]string{"symbol": {"AAA", "TEST"}, "interval": {Minute, "5m", "15m", "1h"}} {
+		if got := browsertest.Eval[[]string](t, page, `[...document.getElementById('`+sel+`').options].map((o) => o.value)`); !slices.Equal(got, want) {
+			t.Errorf("the %s picker offers %v, want %v", sel, got, want)
+		}
+	}
+	if st := s.Stats(); st.Stale != 1 {
+		t.Errorf("stats %+v, want the partial resent after its final candle counted stale", st)
+	}
+	if p := page.Problems(); len(p) > 0 {
+		t.Errorf("console errors and exceptions:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// choose picks iv in the page's interval picker, as a person would.
+func choose(t *testing.T, page *browsertest.Page, iv string) {
+	t.Helper()
+	browsertest.Eval[bool](t, page, `(() => { const s = document.getElementById('interval'); s.value = '`+iv+`';
+		return s.dispatchEvent(new Event('change')); })()`)
 }

@@ -132,7 +132,8 @@ func decodeCandle(value []byte) (string, string, Bar, error) {
 	return r.Symbol, r.Interval, b, nil
 }
 
-// ohlc checks what every chart bar needs: a symbol, a time and finite prices and volume.
+// ohlc checks what every chart bar needs: a symbol, a time, finite prices and volume that are not negative, a
+// close above 0 (the raw bar's rules, which every enriched bar and candle passed), high not below low.
 func ohlc(symbol, at, atName string, o, h, l, c, v *float64) (Bar, error) {
 	if err := bar.ValidateSymbol(symbol); err != nil {
 		return Bar{}, fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -152,7 +153,12 @@ func ohlc(symbol, at, atName string, o, h, l, c, v *float64) (Bar, error) {
 		}
 		*f.dst = *f.src
 	}
-	if b.High < b.Low {
+	switch {
+	case b.Open < 0 || b.High < 0 || b.Low < 0 || b.Volume < 0:
+		return Bar{}, fmt.Errorf("%w: a negative price or volume", ErrMalformed)
+	case b.Close <= 0:
+		return Bar{}, fmt.Errorf("%w: close %v is not above 0", ErrMalformed, b.Close)
+	case b.High < b.Low:
 		return Bar{}, fmt.Errorf("%w: high %v below low %v", ErrMalformed, b.High, b.Low)
 	}
 	return b, nil

@@ -39,6 +39,9 @@ type Stats struct {
 	LastSkip string `json:"lastSkip,omitempty"`
 	// Dropped is how many bars fell outside the Limits (a symbol too many, or older than a full history).
 	Dropped int64 `json:"dropped"`
+	// Stale is how many partial candles came after the final version of their candle (a retried batch resends
+	// its records) and were left out: a final candle is never replaced by a partial one.
+	Stale int64 `json:"stale"`
 	// ReadError is the latest error reading the topics, empty when reads succeed.
 	ReadError string `json:"readError,omitempty"`
 }
@@ -73,8 +76,10 @@ func NewStore(l Limits) *Store {
 	return &Store{limits: l, series: map[seriesKey][]Bar{}, latest: map[string]Bar{}, names: map[string]bool{}, subs: map[chan Update]struct{}{}}
 }
 
-// Add puts b into the symbol's interval series: a bar for a time already there replaces it (a correction, or
-// an at-least-once repeat), any other goes in time order. Subscribers get the bar as stored.
+// Add puts b into the symbol's interval series: a bar for a time already there replaces it (a correction, a
+// re-published final candle, the final version of a partial candle, or an at-least-once repeat), any other goes
+// in time order. A partial candle never replaces the final version of its candle: it is counted as Stale and
+// left out. Subscribers get the bar as stored, once per change.
 func (s *Store) Add(symbol, interval string, b Bar) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -87,6 +92,10 @@ func (s *Store) Add(symbol, interval string, b Bar) {
 	i := sort.Search(len(bars), func(i int) bool { return !bars[i].Time.Before(b.Time) })
 	switch {
 	case i < len(bars) && bars[i].Time.Equal(b.Time):
+		if isFinal(bars[i]) && isPartial(b) {
+			s.stats.Stale++
+			return
+		}
 		b = merge(bars[i], b)
 		bars[i] = b
 	case len(bars) >= s.limits.Bars && i == 0:
@@ -108,6 +117,11 @@ func (s *Store) Add(symbol, interval string, b Bar) {
 	s.stats.Records++
 	s.publish(Update{Symbol: symbol, Interval: interval, Bar: b})
 }
+
+// isFinal tells a candle published as final; isPartial one published as a running (partial) candle. Minute bars
+// are neither.
+func isFinal(b Bar) bool   { return b.Final != nil && *b.Final }
+func isPartial(b Bar) bool { return b.Final != nil && !*b.Final }
 
 // Skip counts a record left out and why.
 func (s *Store) Skip(reason string) {

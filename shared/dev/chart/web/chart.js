@@ -4,7 +4,9 @@
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('chart');
-const state = { symbol: '', interval: '1m', bars: [], latest: null, loading: 0 };
+// held: the updates of the chart being loaded (null when none is), applied on top of what the load returns, so an
+// update that arrives while /api/bars is answering is not lost when the answer replaces the bars.
+const state = { symbol: '', interval: '1m', bars: [], latest: null, loading: 0, held: null, updates: 0 };
 const LINES = { sma20: '#42a5f5', sma50: '#ab47bc', ema12: '#ffa726', ema26: '#26c6da' };
 const STEP = 7; // pixels per bar
 const nyTime = new Intl.DateTimeFormat('en-US', {
@@ -20,17 +22,30 @@ async function getJSON(url) {
 // utc parses a bar time ("YYYY-MM-DD HH:MM:SS", UTC).
 const utc = (t) => new Date(t.replace(' ', 'T') + 'Z');
 
-function addOptions(sel, values) {
+// seconds is the length of an interval name ("1m", "15m", "1h"); names it cannot read sort last, as on the server.
+function seconds(iv) {
+  const m = /^(\d+)([smh])$/.exec(iv);
+  return m ? Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2]] : Infinity;
+}
+const bySymbol = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const byInterval = (a, b) => seconds(a) - seconds(b) || bySymbol(a, b);
+
+// addOptions adds the values the picker lacks, each in its sorted place (a symbol first seen in an update goes
+// where /api/meta would list it).
+function addOptions(sel, values, order) {
   const have = new Set([...sel.options].map((o) => o.value));
   for (const v of values) {
-    if (!have.has(v)) sel.add(new Option(v, v));
+    if (have.has(v)) continue;
+    have.add(v);
+    const before = [...sel.options].find((o) => order(o.value, v) > 0);
+    sel.add(new Option(v, v), before || null);
   }
 }
 
 async function loadMeta() {
   const m = await getJSON('api/meta');
-  addOptions($('symbol'), m.symbols);
-  addOptions($('interval'), m.intervals);
+  addOptions($('symbol'), m.symbols, bySymbol);
+  addOptions($('interval'), m.intervals, byInterval);
   showStats(m.stats);
   if (!state.symbol && m.symbols.length) {
     const wanted = decodeURIComponent(location.hash.slice(1));
@@ -41,12 +56,14 @@ async function loadMeta() {
 function showStats(s) {
   let text = s.records + ' records';
   if (s.skipped) text += ', ' + s.skipped + ' malformed skipped';
+  if (s.stale) text += ', ' + s.stale + ' stale partial candles left out';
   if (s.readError) text += ' — read error: ' + s.readError;
   $('stats').textContent = text;
   $('stats').title = s.lastSkip || '';
 }
 
 function select(symbol) {
+  if (symbol !== state.symbol) { state.bars = []; state.latest = null; } // never draw one symbol's bars as another's
   state.symbol = symbol;
   $('symbol').value = symbol;
   history.replaceState(null, '', '#' + encodeURIComponent(symbol));
@@ -56,11 +73,26 @@ function select(symbol) {
 async function loadBars() {
   if (!state.symbol) return;
   const n = ++state.loading;
+  state.held = [];
   const q = 'api/bars?symbol=' + encodeURIComponent(state.symbol) + '&interval=' + encodeURIComponent(state.interval);
-  const r = await getJSON(q);
+  let r;
+  try {
+    r = await getJSON(q);
+  } catch (err) {
+    if (n === state.loading) release(); // keep what was drawn, with the updates since
+    throw err;
+  }
   if (n !== state.loading) return; // a newer choice is loading
   state.bars = r.bars;
   state.latest = r.latest;
+  release();
+}
+
+// release applies the updates held during a load, in the order they came (the newest version of a bar last).
+function release() {
+  const held = state.held || [];
+  state.held = null;
+  for (const u of held) apply(u);
   redraw();
 }
 
@@ -75,13 +107,21 @@ function upsert(bars, b) {
   else bars.splice(lo, 0, b);
 }
 
-function onUpdate(u) {
-  addOptions($('symbol'), [u.symbol]);
-  addOptions($('interval'), [u.interval]);
-  if (!state.symbol) { select(u.symbol); return; }
-  if (u.symbol !== state.symbol) return;
+// apply puts an update of the chosen symbol on the chart: a bar of the chosen interval replaces the one with its
+// time or is added; a minute bar at or after the latest is the latest.
+function apply(u) {
   if (u.interval === '1m' && (!state.latest || u.bar.t >= state.latest.t)) state.latest = u.bar;
   if (u.interval === state.interval) upsert(state.bars, u.bar);
+}
+
+function onUpdate(u) {
+  canvas.dataset.updates = ++state.updates;
+  addOptions($('symbol'), [u.symbol], bySymbol);
+  addOptions($('interval'), [u.interval], byInterval);
+  if (!state.symbol) { select(u.symbol); return; }
+  if (u.symbol !== state.symbol) return;
+  if (state.held) { state.held.push(u); return; }
+  apply(u);
   redraw();
 }
 
