@@ -141,10 +141,41 @@ func TestConsumeFromTimeAgainstLocal(t *testing.T) {
 	}
 }
 
+// barColumns are the TSV columns of enriched bars: the record's fields in contract order.
+var barColumns = []string{"symbol", "timestamp", "tradingDate", "open", "high", "low", "close", "volume", "prevClose", "%change",
+	"indicator", "sma20", "sma50", "ema12", "ema26", "rsi14", "vwapSession", "volumeAlert", "maCross", "outOfSequence"}
+
+// tsvOfJSON is the TSV row a JSON record's fields make, read without the project's decoders: each column is the
+// field's JSON text (a string unquoted), empty for null.
+func tsvOfJSON(t *testing.T, record string, columns []string) string {
+	t.Helper()
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(record), &fields); err != nil {
+		t.Fatalf("record %s: %v", record, err)
+	}
+	var row []string
+	for _, c := range columns {
+		v, ok := fields[c]
+		if !ok {
+			t.Fatalf("record %s has no field %q", record, c)
+		}
+		s := string(v)
+		switch {
+		case s == "null":
+			s = ""
+		case strings.HasPrefix(s, `"`):
+			if err := json.Unmarshal(v, &s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		row = append(row, s)
+	}
+	return strings.Join(row, "\t")
+}
+
 // TestConsumeTSVAgainstLocal: every TSV column is the JSON record's field, in contract order; null is empty.
 func TestConsumeTSVAgainstLocal(t *testing.T) {
 	r := startLocal(t, nil, "--kafka-addr", "127.0.0.1:0", "--speed", "0")
-	columns := []string{"symbol", "timestamp", "tradingDate", "open", "high", "low", "close", "volume", "prevClose", "%change", "indicator"}
 	for _, sym := range []string{"FNFD", "NVDA"} { // FNFD has no previous close
 		t.Run(sym, func(t *testing.T) {
 			code, jsonOut, stderr := consume(t, r, "--symbols", sym, "--from-beginning", "--max", "3")
@@ -157,27 +188,12 @@ func TestConsumeTSVAgainstLocal(t *testing.T) {
 			}
 			rows := splitLines(tsvOut)
 			records := splitLines(jsonOut)
-			if len(rows) != 4 || rows[0] != strings.Join(columns, "\t") || len(records) != 3 {
+			if len(rows) != 4 || rows[0] != strings.Join(barColumns, "\t") || len(records) != 3 {
 				t.Fatalf("tsv %q for json %q: want the header and 3 rows", rows, records)
 			}
 			for i, rec := range records {
-				var fields map[string]json.RawMessage
-				if err := json.Unmarshal([]byte(rec), &fields); err != nil {
-					t.Fatal(err)
-				}
-				var want []string
-				for _, c := range columns {
-					v := string(fields[c])
-					switch {
-					case v == "null":
-						v = ""
-					case strings.HasPrefix(v, `"`):
-						v = strings.Trim(v, `"`)
-					}
-					want = append(want, v)
-				}
-				if got := rows[i+1]; got != strings.Join(want, "\t") {
-					t.Errorf("row %d: got %q, want %q", i+1, got, strings.Join(want, "\t"))
+				if got, want := rows[i+1], tsvOfJSON(t, rec, barColumns); got != want {
+					t.Errorf("row %d: got %q, want %q", i+1, got, want)
 				}
 			}
 		})

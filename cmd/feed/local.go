@@ -248,12 +248,14 @@ func printConnect(d *display, s *localstack.Stack, o localOptions, src source, s
 	w.WriteString("\n")
 	if b.NoAuth() {
 		fmt.Fprintf(&w, "read the enriched feed:\n  go run ./cmd/feed consume --brokers %s --topic enhanced --from-beginning\n", addr)
+		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic %s --from-beginning --format tsv\n", addr, topics.Candles)
 		fmt.Fprintf(&w, "  kcat -b %s -C -t enhanced -o beginning -f '%%k %%s\\n'\n", addr)
 		fmt.Fprintf(&w, "write raw bars (the ingester): KAFKA_BROKERS=%s KAFKA_AUTH=none\n", addr)
 	} else {
 		c, svc := b.Customer(), b.Service()
 		fmt.Fprintf(&w, "read the enriched feed as the customer principal %q (it may read only %s and %s):\n", c.User, topics.Enhanced, topics.Candles)
 		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic %s --user %s --password %s --from-beginning\n", addr, topics.Enhanced, c.User, c.Password)
+		fmt.Fprintf(&w, "  go run ./cmd/feed consume --brokers %s --topic %s --user %s --password %s --from-beginning --format tsv\n", addr, topics.Candles, c.User, c.Password)
 		fmt.Fprintf(&w, "write raw bars as the service principal (the ingester):\n")
 		fmt.Fprintf(&w, "  KAFKA_BROKERS=%s KAFKA_AUTH=scram KAFKA_TLS=false KAFKA_USERNAME=%s KAFKA_PASSWORD=%s\n", addr, svc.User, svc.Password)
 		// the service has the pipeline's rights only, as on MSK: reading the dead letters is an operator's job

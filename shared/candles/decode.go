@@ -35,10 +35,19 @@ type record struct {
 // candle.schema.json): every key present (trade_count and vwap may be null), a valid symbol, a supported interval,
 // a start aligned to it, prices within bar.ValidatePrice's bounds with low <= open, close <= high, a volume that
 // is not negative, and at least one bar (at most one a minute). Unknown keys are refused, as the schema does.
-func DecodeCandle(data []byte) (Candle, error) {
+func DecodeCandle(data []byte) (Candle, error) { return decodeCandle(data, true) }
+
+// DecodeCandleCompatible is DecodeCandle as a reader of the topic needs it: keys it does not know are ignored,
+// since a version may add fields at the end of the record (docs/feed.md, Versioning); everything else is checked
+// the same.
+func DecodeCandleCompatible(data []byte) (Candle, error) { return decodeCandle(data, false) }
+
+func decodeCandle(data []byte, strict bool) (Candle, error) {
 	var r record
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&r); err != nil {
 		return Candle{}, fmt.Errorf("%w: not a candle record: %w", ErrRecord, err)
 	}

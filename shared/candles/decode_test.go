@@ -57,3 +57,29 @@ func TestDecodeCandleRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeCandleCompatible: a reader ignores a key a later version adds and reads the candle as before, while
+// every other check still applies (the strict decoder refuses the key).
+func TestDecodeCandleCompatible(t *testing.T) {
+	const good = `{"symbol":"JPM","interval":"5m","start":"2024-10-30 13:45:00","open":10,"high":12,"low":9,"close":11,"volume":5,"trade_count":7,"vwap":10.5,"bars":3,"final":true}`
+	want, err := DecodeCandle([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := strings.Replace(good, `"final":true}`, `"final":true,"session":"regular","x":{"y":[1,null]}}`, 1)
+	if got, err := DecodeCandleCompatible([]byte(added)); err != nil || got != want {
+		t.Errorf("DecodeCandleCompatible(%s): got %+v, %v; want %+v", added, got, err, want)
+	}
+	if _, err := DecodeCandle([]byte(added)); !errors.Is(err, ErrRecord) {
+		t.Errorf("DecodeCandle(%s): got %v, want the unknown keys refused", added, err)
+	}
+	for _, bad := range []string{
+		strings.Replace(added, `13:45:00`, `13:46:00`, 1),
+		strings.Replace(added, `,"final":true`, ``, 1),
+		added + `{}`,
+	} {
+		if _, err := DecodeCandleCompatible([]byte(bad)); !errors.Is(err, ErrRecord) {
+			t.Errorf("DecodeCandleCompatible(%s): got %v, want ErrRecord", bad, err)
+		}
+	}
+}

@@ -1,5 +1,5 @@
-// Package consumer is the customer's consumer of the enriched feed: it prints records as JSON lines or TSV,
-// optionally in a consumer group, from a bar time, and without at-least-once duplicates.
+// Package consumer is the customer's consumer of the enriched feed and its candles: it prints records as JSON
+// lines or TSV, optionally in a consumer group, from a bar time, and without at-least-once duplicates.
 package consumer
 
 import (
@@ -16,13 +16,38 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/finfeed/finfeed/shared/bar"
+	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/kafka"
+	"github.com/finfeed/finfeed/shared/topics"
 )
+
+// Kind is what the topic's records are, which says how --format tsv, --dedupe and --from-time read them.
+type Kind string
+
+// The kinds.
+const (
+	// KindBar is the enhanced topic's enriched minute bar: key (symbol, timestamp), bar time timestamp.
+	KindBar Kind = "bar"
+	// KindCandle is the candles topic's candle: key (symbol, interval, start), bar time start.
+	KindCandle Kind = "candle"
+)
+
+// KindOf is the kind of the records of the topic named topic: KindCandle for the candles topic's name,
+// KindBar for any other (the enhanced topic). A provider that renamed its candles topic is read with an explicit
+// Config.Kind.
+func KindOf(topic string) Kind {
+	if topic == topics.Candles {
+		return KindCandle
+	}
+	return KindBar
+}
 
 // Config is what to read and how.
 type Config struct {
 	Kafka kafka.Config
 	Topic string
+	// Kind is what Topic holds (KindOf(Topic) when empty).
+	Kind Kind
 	// Group, when set, joins that consumer group and commits the offsets of the records this run got through
 	// (printed or filtered out), so the next run with the same group continues after them. Empty: no group,
 	// nothing is committed. On MSK and `feed local` a customer may only use the group named as its user.
@@ -30,12 +55,13 @@ type Config struct {
 	// FromBeginning reads the topic's retained records first; otherwise only new ones. With a Group it applies
 	// only to partitions where the group has no committed offset.
 	FromBeginning bool
-	// FromTime, when not zero, prints only records whose bar time is at or after it, starting each partition
-	// at the first record whose Kafka timestamp (the bar time) is at or after it. With a Group it overrides the
+	// FromTime, when not zero, prints only records whose bar time (a candle's start) is at or after it, starting
+	// each partition at the first record whose Kafka timestamp (the bar time, the candle start) is at or after it. With a Group it overrides the
 	// group's committed offsets once per partition for this run. It excludes FromBeginning.
 	FromTime time.Time
-	// Dedupe drops records whose bytes repeat the last record printed for the same symbol and bar time; a
-	// different record for them (a correction) is printed. See Deduper for the memory bound.
+	// Dedupe drops records whose bytes repeat the last record printed for the same symbol and bar time (symbol,
+	// interval and start, for candles); a different record for them (a correction) is printed. See Deduper for the
+	// memory bound.
 	Dedupe bool
 	// DedupeWindow is the Deduper's window of bar time (DefaultDedupeWindow when zero).
 	DedupeWindow time.Duration
@@ -45,8 +71,8 @@ type Config struct {
 	Symbols []string
 	// Max stops after that many printed records (0: run until ctx is done).
 	Max int
-	// OnBadRecord, when set, is told about each record that had to be decoded (for FromTime, Dedupe or TSV)
-	// and could not be; such records are skipped.
+	// OnBadRecord, when set, is told about each record that had to be decoded as Kind says (for FromTime,
+	// Dedupe or TSV) and could not be; such records are skipped.
 	OnBadRecord func(partition int32, offset int64, err error)
 }
 
@@ -70,6 +96,11 @@ func (c Config) Validate() error {
 	case "", FormatJSON, FormatTSV:
 	default:
 		errs = append(errs, fmt.Errorf("format %q: want json or tsv", c.Format))
+	}
+	switch c.Kind {
+	case "", KindBar, KindCandle:
+	default:
+		errs = append(errs, fmt.Errorf("kind %q: want %s or %s", c.Kind, KindBar, KindCandle))
 	}
 	return errors.Join(errs...)
 }
@@ -101,6 +132,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (n int, err error) {
 	}
 	if cfg.Format == "" {
 		cfg.Format = FormatJSON
+	}
+	if cfg.Kind == "" {
+		cfg.Kind = KindOf(cfg.Topic)
 	}
 	starts, err := prepare(ctx, cfg)
 	if err != nil {
@@ -228,7 +262,11 @@ func (p *printer) header() error {
 	if p.cfg.Format != FormatTSV {
 		return nil
 	}
-	p.w.WriteString(TSVHeader)
+	if p.cfg.Kind == KindCandle {
+		p.w.WriteString(CandleTSVHeader)
+	} else {
+		p.w.WriteString(TSVHeader)
+	}
 	p.w.WriteByte('\n')
 	return p.flush()
 }
@@ -239,31 +277,64 @@ func (p *printer) record(r *kgo.Record) {
 		return
 	}
 	if !p.cfg.decodes() {
-		p.w.Write(r.Value)
-		p.w.WriteByte('\n')
-		p.n++
+		p.print(r.Value)
 		return
 	}
-	e, err := bar.DecodeEnriched(r.Value)
+	var err error
+	if p.cfg.Kind == KindCandle {
+		err = p.candle(r.Value)
+	} else {
+		err = p.bar(r.Value)
+	}
+	if err != nil && p.cfg.OnBadRecord != nil {
+		p.cfg.OnBadRecord(r.Partition, r.Offset, err)
+	}
+}
+
+// bar prints an enhanced record unless FromTime or the deduper drops it; the error says why it cannot be read.
+func (p *printer) bar(value []byte) error {
+	e, err := bar.DecodeEnriched(value)
 	if err != nil {
-		if p.cfg.OnBadRecord != nil {
-			p.cfg.OnBadRecord(r.Partition, r.Offset, err)
-		}
-		return
+		return err
 	}
 	if !p.cfg.FromTime.IsZero() && e.Time.Before(p.cfg.FromTime) {
-		return
+		return nil
 	}
-	if p.dedup != nil && !p.dedup.Keep(&e, r.Value) {
-		return
+	if p.dedup != nil && !p.dedup.Keep(&e, value) {
+		return nil
 	}
 	if p.cfg.Format == FormatTSV {
 		p.buf = AppendTSV(p.buf[:0], &e)
-	} else {
-		p.buf = append(p.buf[:0], r.Value...)
+		value = p.buf
 	}
-	p.buf = append(p.buf, '\n')
-	p.w.Write(p.buf)
+	p.print(value)
+	return nil
+}
+
+// candle is bar for a candles record: FromTime compares the candle start.
+func (p *printer) candle(value []byte) error {
+	c, err := candles.DecodeCandleCompatible(value)
+	if err != nil {
+		return err
+	}
+	if !p.cfg.FromTime.IsZero() && c.Start.Before(p.cfg.FromTime) {
+		return nil
+	}
+	if p.dedup != nil && !p.dedup.KeepCandle(&c, value) {
+		return nil
+	}
+	if p.cfg.Format == FormatTSV {
+		p.buf = AppendCandleTSV(p.buf[:0], &c)
+		value = p.buf
+	}
+	p.print(value)
+	return nil
+}
+
+// print writes line and a newline, and counts it.
+func (p *printer) print(line []byte) {
+	p.w.Write(line)
+	p.w.WriteByte('\n')
 	p.n++
 }
 

@@ -202,21 +202,39 @@ func TestDedupe(t *testing.T) {
 	}
 }
 
+// TestTSVAndBadRecords: a record without a previous close and with every indicator null prints empty fields;
+// records that cannot be read as enriched bars (malformed JSON, missing or mistyped fields, a candle) are skipped
+// and reported with their partition and offset.
 func TestTSVAndBadRecords(t *testing.T) {
 	b, svc := setup(t)
 	noPrev := enriched(t, "FNFD", "09:30", 24.5)
 	noPrev.HasPrev, noPrev.Change, noPrev.PrevClose, noPrev.Indicator = false, 0, 0, bar.Unknown
-	produceRecords(t, svc,
-		&kgo.Record{Topic: topics.Enhanced, Key: []byte("FNFD"), Value: []byte(`{"symbol":"FNFD"}`)},
-		rec(noPrev, time.Time{}))
-	var bad []string
+	bad := []string{
+		`{"symbol":"FNFD"}`,
+		`{"symbol":"FNFD","close":1`,
+		`not json`,
+		strings.Replace(value(noPrev), `"sma20":null`, `"sma20":"24.5"`, 1),
+		strings.Replace(value(noPrev), `"maCross":null`, `"maCross":"sideways"`, 1),
+		`{"symbol":"FNFD","interval":"5m","start":"2024-10-31 13:30:00","open":1,"high":1,"low":1,"close":1,"volume":1,"trade_count":null,"vwap":1,"bars":1,"final":true}`,
+	}
+	for _, v := range bad {
+		produceRecords(t, svc, &kgo.Record{Topic: topics.Enhanced, Key: []byte("FNFD"), Value: []byte(v)})
+	}
+	produceRecords(t, svc, rec(noPrev, time.Time{}))
+	var reported []string
 	got := run(t, consumer.Config{Kafka: b.CustomerKafka(), Topic: topics.Enhanced, FromBeginning: true, Format: consumer.FormatTSV, Max: 1,
-		OnBadRecord: func(p int32, o int64, err error) { bad = append(bad, fmt.Sprintf("%d/%d: %v", p, o, err)) }})
-	want := []string{consumer.TSVHeader, "FNFD\t2024-10-31 13:30:00\t2024-10-31\t24.5\t24.5\t24.5\t24.5\t100\t\t\tUnknown"}
+		OnBadRecord: func(p int32, o int64, err error) { reported = append(reported, fmt.Sprintf("%d/%d: %v", p, o, err)) }})
+	want := []string{consumer.TSVHeader, "FNFD\t2024-10-31 13:30:00\t2024-10-31\t24.5\t24.5\t24.5\t24.5\t100\t\t\tUnknown\t\t\t\t\t\t\tfalse\t\tfalse"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if len(bad) != 1 || !strings.Contains(bad[0], "missing") {
-		t.Errorf("bad records reported: %q, want the one without fields", bad)
+	wantReported := []string{"missing", "malformed JSON", "not a JSON object", "sma20", "maCross", "timestamp: missing"}
+	if len(reported) != len(bad) {
+		t.Fatalf("bad records reported: %q, want %d", reported, len(bad))
+	}
+	for i, r := range reported {
+		if !strings.Contains(r, fmt.Sprintf("/%d: ", i)) || !strings.Contains(r, wantReported[i]) {
+			t.Errorf("report %d: %q, want offset %d and %q", i, r, i, wantReported[i])
+		}
 	}
 }
