@@ -11,6 +11,7 @@ import (
 
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/syncbuf"
+	"github.com/finfeed/finfeed/shared/ingest"
 )
 
 func TestFeedIngestWithFakeAlpacaWritesRaw(t *testing.T) {
@@ -20,6 +21,7 @@ func TestFeedIngestWithFakeAlpacaWritesRaw(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	t.Setenv("KAFKA_AUTH", "none")
+	t.Setenv("METRICS_SERVICE", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stdout, stderr syncbuf.Buffer
@@ -61,6 +63,10 @@ func TestFeedIngestWithFakeAlpacaWritesRaw(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "stopped:") {
 		t.Errorf("stdout: got %q, want the final counts", stdout.String())
+	}
+	// the metrics line written at the stop, under the local Service value (no stack's)
+	if !strings.Contains(stderr.String(), `"Service":"`+ingest.DefaultMetricsService+`"`) {
+		t.Errorf("stderr: got %q, want an EMF line with Service %s", stderr.String(), ingest.DefaultMetricsService)
 	}
 }
 

@@ -22,6 +22,10 @@ type Config struct {
 	Kafka      kafka.Config
 	RawTopic   string
 	HealthAddr string // host:port of /healthz and /readyz; empty: no health server
+	// MetricsService (METRICS_SERVICE) is the value of the Service dimension of every metric (see Metrics): it
+	// names the stack, so that two stacks in one account and region write two metric streams and each stack's
+	// alarms read its own ingester.
+	MetricsService string
 	Options
 }
 
@@ -29,10 +33,17 @@ type Config struct {
 const (
 	DefaultRawTopic   = topics.Raw
 	DefaultHealthAddr = "127.0.0.1:8081"
+	// DefaultMetricsService is the Service dimension off AWS (`feed ingest`): the template's name for the
+	// ingester of a stack, finfeed-<Environment>-ingester, with "local" as the environment, so a local run's
+	// metrics can never pass for a deployed stack's.
+	DefaultMetricsService = "finfeed-local-ingester"
 )
 
+// maxDimensionValue is CloudWatch's limit on the length of a dimension value.
+const maxDimensionValue = 1024
+
 // Load reads the environment: alpaca.Load's ALPACA_* and SYMBOLS, kafka.Load's KAFKA_*, RAW_TOPIC (default raw),
-// HEALTH_ADDR (see LoadHealthAddr), and the tuning knobs INGEST_MAX_BUFFERED, RECONNECT_MIN, RECONNECT_MAX,
+// HEALTH_ADDR (see LoadHealthAddr), METRICS_SERVICE (default DefaultMetricsService), and the tuning knobs INGEST_MAX_BUFFERED, RECONNECT_MIN, RECONNECT_MAX,
 // CONN_LIMIT_HOLD, REFUSED_RETRY, STALE_AFTER, BACKFILL_OVERLAP, BACKFILL_ON_START (0 disables), METRICS_INTERVAL and
 // SHUTDOWN_TIMEOUT over DefaultOptions. Every problem is reported together.
 func Load(getenv func(string) string) (Config, error) {
@@ -42,11 +53,15 @@ func Load(getenv func(string) string) (Config, error) {
 	kc, err := kafka.Load(getenv)
 	errs = append(errs, err)
 	c := Config{
-		Alpaca:     ac,
-		Kafka:      kc,
-		RawTopic:   orDefault(getenv("RAW_TOPIC"), DefaultRawTopic),
-		HealthAddr: LoadHealthAddr(getenv),
-		Options:    DefaultOptions(),
+		Alpaca:         ac,
+		Kafka:          kc,
+		RawTopic:       orDefault(getenv("RAW_TOPIC"), DefaultRawTopic),
+		HealthAddr:     LoadHealthAddr(getenv),
+		MetricsService: orDefault(getenv("METRICS_SERVICE"), DefaultMetricsService),
+		Options:        DefaultOptions(),
+	}
+	if n := len(c.MetricsService); n > maxDimensionValue {
+		errs = append(errs, fmt.Errorf("METRICS_SERVICE: %d bytes, CloudWatch takes at most %d in a dimension value", n, maxDimensionValue))
 	}
 	if c.Kafka.ClientID == "" {
 		c.Kafka.ClientID = "finfeed-ingester"
@@ -93,6 +108,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("kafka", c.Kafka),
 		slog.String("rawTopic", c.RawTopic),
 		slog.String("healthAddr", c.HealthAddr),
+		slog.String("metricsService", c.MetricsService),
 		slog.Int("maxBuffered", c.MaxBuffered),
 		slog.Duration("staleAfter", c.StaleAfter),
 	)

@@ -176,7 +176,7 @@ func waitSubscribes(t *testing.T, s *fakealpaca.Server, n int) {
 }
 
 func TestBarsReachRawWithValuesAndKeys(t *testing.T) {
-	r := newRig(t, nil, nil)
+	r := newRig(t, map[string]string{"METRICS_SERVICE": "finfeed-test-ingester"}, nil)
 	waitSubscribes(t, r.alpaca, 1)
 	addr := r.svc.HealthAddr()
 	eventually(t, "readyz 200", func() bool { return ingest.Probe(context.Background(), addr, "/readyz") == nil })
@@ -221,8 +221,9 @@ func TestBarsReachRawWithValuesAndKeys(t *testing.T) {
 	if got := [3]int64{m.BarsIn.Load(), m.UpdatedBarsIn.Load(), m.Produced.Load()}; got != [3]int64{2, 1, 3} {
 		t.Errorf("bars in, updated in, produced: got %v, want [2 1 3]", got)
 	}
-	if out := r.metrics.String(); !strings.Contains(out, `"Namespace":"finfeed/ingester"`) || !strings.Contains(out, `"Produced":3`) {
-		t.Errorf("EMF lines: got %q, want the namespace and Produced 3 in one interval", out)
+	if out := r.metrics.String(); !strings.Contains(out, `"Namespace":"finfeed/ingester"`) || !strings.Contains(out, `"Produced":3`) ||
+		!strings.Contains(out, `"Service":"finfeed-test-ingester"`) {
+		t.Errorf("EMF lines: got %q, want the namespace, Service from METRICS_SERVICE and Produced 3 in one interval", out)
 	}
 }
 

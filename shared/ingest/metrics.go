@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -14,6 +15,10 @@ import (
 // Metrics are the ingester's counters. They are logged as CloudWatch Embedded Metric Format lines: CloudWatch
 // Logs turns each line into metric data points with no API calls from the task.
 type Metrics struct {
+	// Service is the value of the lines' one dimension, Service: the stack's name for its ingester
+	// (Config.MetricsService), which the template's alarms select.
+	Service string
+
 	BarsIn          atomic.Int64 // bars read from the stream
 	UpdatedBarsIn   atomic.Int64 // corrected bars read from the stream
 	Produced        atomic.Int64 // records acknowledged by Kafka
@@ -50,9 +55,12 @@ func (m *Metrics) counters() []struct {
 	}
 }
 
-// WriteEMF writes one EMF line: each counter's increase since the previous line, the buffer depth, and whether
-// now is in the exchange's regular session.
+// WriteEMF writes one EMF line under the dimension Service=m.Service: each counter's increase since the previous
+// line, the buffer depth, and whether now is in the exchange's regular session.
 func (m *Metrics) WriteEMF(w io.Writer, now time.Time) error {
+	if m.Service == "" {
+		return errors.New("encode metrics: no Service dimension value")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.last == nil {
@@ -62,7 +70,7 @@ func (m *Metrics) WriteEMF(w io.Writer, now time.Time) error {
 		Name string `json:"Name"`
 		Unit string `json:"Unit"`
 	}
-	line := map[string]any{"Service": "ingester"}
+	line := map[string]any{"Service": m.Service}
 	var defs []metric
 	for _, c := range m.counters() {
 		v := c.v.Load()

@@ -126,3 +126,28 @@ func TestLoadHealthAddr(t *testing.T) {
 		}
 	}
 }
+
+// METRICS_SERVICE names the Service dimension: the stack's value when set, the local one otherwise, and a value
+// CloudWatch would refuse is a configuration error.
+func TestLoadMetricsService(t *testing.T) {
+	for _, tt := range []struct{ env, want, wantErr string }{
+		{"", ingest.DefaultMetricsService, ""},
+		{"  ", ingest.DefaultMetricsService, ""},
+		{"finfeed-prod-ingester", "finfeed-prod-ingester", ""},
+		{strings.Repeat("x", 1025), "", "METRICS_SERVICE"},
+	} {
+		env := minimalEnv()
+		env["METRICS_SERVICE"] = tt.env
+		cfg, err := ingest.Load(func(k string) string { return env[k] })
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("METRICS_SERVICE of %d bytes: error %v, want one naming %s", len(tt.env), err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("METRICS_SERVICE=%q: %v", tt.env, err)
+		case cfg.MetricsService != tt.want:
+			t.Errorf("METRICS_SERVICE=%q: got %q, want %q", tt.env, cfg.MetricsService, tt.want)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, metrics io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	m := &Metrics{}
+	m := &Metrics{Service: cfg.MetricsService}
 	p, err := NewProducer(client, cfg.RawTopic, cfg.Options, m, log)
 	if err != nil {
 		client.Close()

@@ -31,6 +31,8 @@ import (
 type emitted struct {
 	names     map[string]bool
 	dimension string // "Name=Value", Value "ref:X" for the Ref of resource X
+	// absent, when set, says why nothing writes this namespace in the scenario: an alarm reading it is wrong.
+	absent string
 }
 
 // emfDeclared collects the metric names and dimension names of EMF lines.
@@ -103,10 +105,40 @@ func enrichEmits(t *testing.T) emitted {
 	return emitted{names: names, dimension: "FunctionName=ref:EnrichFunction"}
 }
 
-// ingesterEmits reads what the ingester's EMF line declares.
-func ingesterEmits(t *testing.T) emitted {
+// ingesterEmits reads what the ingester's EMF line declares when it runs with the environment the template's
+// task definition gives it in scenario s: its configuration loaded as the task loads it, a line written as the
+// task writes it. The dimension value is then whatever the task's METRICS_SERVICE makes it (the local default
+// when the task sets none), resolved for s.
+func ingesterEmits(t *testing.T, tpl *samtemplate.Template, s samtemplate.Scenario) emitted {
 	t.Helper()
-	var m ingest.Metrics
+	task, ok := tpl.Resources["IngesterTask"]
+	if !ok {
+		return emitted{absent: "the template has no IngesterTask"}
+	}
+	if on, err := tpl.Active("IngesterTask", s); err != nil {
+		t.Fatal(err)
+	} else if !on {
+		return emitted{absent: "no IngesterTask in this scenario writes it"}
+	}
+	defs, _ := task.Properties["ContainerDefinitions"].([]any)
+	if len(defs) != 1 {
+		t.Fatalf("IngesterTask: %d containers, want 1", len(defs))
+	}
+	v, _, err := tpl.Value(defs[0].(map[string]any)["Environment"], s, samtemplate.PlausibleFakes)
+	if err != nil {
+		t.Fatalf("%s: IngesterTask's Environment: %v", s, err)
+	}
+	env := map[string]string{}
+	list, _ := v.([]any)
+	for _, e := range list {
+		kv, _ := e.(map[string]any)
+		env[fmt.Sprint(kv["Name"])] = fmt.Sprint(kv["Value"])
+	}
+	cfg, err := ingest.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("%s: the ingester rejects IngesterTask's Environment: %v", s, err)
+	}
+	m := ingest.Metrics{Service: cfg.MetricsService} // as ingest.New builds them (shared/ingest's tests check that)
 	var out bytes.Buffer
 	if err := m.WriteEMF(&out, time.Now()); err != nil {
 		t.Fatal(err)
@@ -132,6 +164,10 @@ func alarmMetricProblems(props map[string]any, ours map[string]emitted) []string
 	checkMetric := func(ns, name string, dims any) {
 		e, ok := ours[ns]
 		if !ok {
+			return
+		}
+		if e.absent != "" {
+			problems = append(problems, fmt.Sprintf("%s/%s: %s", ns, name, e.absent))
 			return
 		}
 		if !e.names[name] {
@@ -190,15 +226,32 @@ func alarmMetricProblems(props map[string]any, ours map[string]emitted) []string
 
 // The alarms on our own metrics read what the code emits: every finfeed/enrich and finfeed/ingester metric an
 // alarm reads is declared by the function's (the ingester's) EMF line, with the dimension it is written under,
-// and every metric-math expression refers to metrics the alarm defines. Checked in every condition combination.
+// and every metric-math expression refers to metrics the alarm defines. Checked in every condition combination
+// and for every Environment: the ingester's dimension value comes from its task definition and names the stack.
 func TestAlarmsReadWhatIsEmitted(t *testing.T) {
-	tpl := load(t, "template.yaml")
-	ours := map[string]emitted{enrichfn.Namespace: enrichEmits(t), ingest.Namespace: ingesterEmits(t)}
+	problems, read, combos := alarmReadProblems(t, load(t, "template.yaml"))
+	for _, p := range problems {
+		t.Error(p)
+	}
+	t.Logf("%d combinations of condition values and environments", combos)
+	for _, want := range []string{"finfeed/enrich/SourceLag", "finfeed/enrich/NewestBarAge", "finfeed/enrich/Unknown",
+		"finfeed/ingester/Produced", "finfeed/ingester/BufferDepth"} {
+		if !read[want] {
+			t.Errorf("no alarm reads %s in any scenario", want)
+		}
+	}
+}
+
+// alarmReadProblems runs the check of TestAlarmsReadWhatIsEmitted on tpl: each problem once, with the first
+// scenario showing it, the metrics (namespace/name) active alarms read, and how many combinations were checked.
+func alarmReadProblems(t *testing.T, tpl *samtemplate.Template) (problems []string, read map[string]bool, combos int) {
+	t.Helper()
+	enrich := enrichEmits(t)
 	refs := samtemplate.Fakes{Ref: func(id, _ string) string { return "ref:" + id }, GetAtt: samtemplate.PlausibleFakes.GetAtt}
-	read := map[string]bool{} // namespace/metric read by an active alarm somewhere
+	read = map[string]bool{}  // namespace/metric read by an active alarm somewhere
 	seen := map[string]bool{} // alarm id + problem, reported once
-	// an alarm's properties change only with the conditions the alarms name (their own, and Fn::If inside them):
-	// one scenario of each combination of those
+	// an alarm's properties change only with the conditions the alarms name (their own, and Fn::If inside them)
+	// and with Environment, the stack's name, which dimension values may carry: one scenario of each combination
 	used := map[string]bool{}
 	for _, id := range tpl.ResourceIDs() {
 		if r := tpl.Resources[id]; r.Type == "AWS::CloudWatch::Alarm" {
@@ -206,55 +259,67 @@ func TestAlarmsReadWhatIsEmitted(t *testing.T) {
 			ifConditions(r.Properties, used)
 		}
 	}
-	combos := map[string]bool{}
-	for _, s := range tpl.Scenarios() {
-		var combo strings.Builder
-		for _, c := range slices.Sorted(maps.Keys(used)) {
-			if !used[c] {
-				continue
+	envs := tpl.Parameters["Environment"].AllowedValues
+	if len(envs) < 2 {
+		t.Fatalf("parameter Environment allows %v, want the stacks' names (dev, prod)", envs)
+	}
+	done := map[string]bool{}
+	for _, base := range tpl.Scenarios() {
+		for _, env := range envs {
+			s := maps.Clone(base)
+			s["Environment"] = fmt.Sprint(env)
+			task := false
+			if _, ok := tpl.Resources["IngesterTask"]; ok {
+				var err error
+				if task, err = tpl.Active("IngesterTask", s); err != nil {
+					t.Fatal(err)
+				}
 			}
-			on, err := tpl.Condition(c, s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprint(&combo, c, "=", on, " ")
-		}
-		if combos[combo.String()] {
-			continue
-		}
-		combos[combo.String()] = true
-		for _, id := range tpl.ResourceIDs() {
-			if tpl.Resources[id].Type != "AWS::CloudWatch::Alarm" {
-				continue
-			}
-			if on, err := tpl.Active(id, s); err != nil || !on {
+			var combo strings.Builder
+			fmt.Fprint(&combo, "Environment=", env, " IngesterTask=", task, " ")
+			for _, c := range slices.Sorted(maps.Keys(used)) {
+				if !used[c] {
+					continue
+				}
+				on, err := tpl.Condition(c, s)
 				if err != nil {
 					t.Fatal(err)
 				}
+				fmt.Fprint(&combo, c, "=", on, " ")
+			}
+			if done[combo.String()] {
 				continue
 			}
-			v, _, err := tpl.Value(tpl.Resources[id].Properties, s, refs)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", s, id, err)
-			}
-			props := v.(map[string]any)
-			for _, p := range alarmMetricProblems(props, ours) {
-				if !seen[id+p] {
-					seen[id+p] = true
-					t.Errorf("%s (e.g. %s): %s", id, s, p)
+			done[combo.String()] = true
+			ours := map[string]emitted{enrichfn.Namespace: enrich, ingest.Namespace: ingesterEmits(t, tpl, s)}
+			for _, id := range tpl.ResourceIDs() {
+				if tpl.Resources[id].Type != "AWS::CloudWatch::Alarm" {
+					continue
+				}
+				if on, err := tpl.Active(id, s); err != nil || !on {
+					if err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				v, _, err := tpl.Value(tpl.Resources[id].Properties, s, refs)
+				if err != nil {
+					t.Fatalf("%s: %s: %v", s, id, err)
+				}
+				props := v.(map[string]any)
+				for _, p := range alarmMetricProblems(props, ours) {
+					if !seen[id+p] {
+						seen[id+p] = true
+						problems = append(problems, fmt.Sprintf("%s (e.g. %s): %s", id, s, p))
+					}
+				}
+				for _, m := range alarmMetrics(props) {
+					read[m] = true
 				}
 			}
-			for _, m := range alarmMetrics(props) {
-				read[m] = true
-			}
 		}
 	}
-	t.Logf("%d combinations of condition values", len(combos))
-	for _, want := range []string{"finfeed/enrich/SourceLag", "finfeed/enrich/NewestBarAge", "finfeed/enrich/Unknown"} {
-		if !read[want] {
-			t.Errorf("no alarm reads %s in any scenario", want)
-		}
-	}
+	return problems, read, len(done)
 }
 
 // ifConditions adds the condition of every Fn::If in v to into.
@@ -317,6 +382,55 @@ func TestAlarmMetricProblemsCatchMistakes(t *testing.T) {
 	}
 	if p := alarmMetricProblems(metric("Nope", "ref:EnrichFunction"), ours); len(p) != 1 {
 		t.Errorf("a single-metric alarm on a metric not emitted: %v", p)
+	}
+}
+
+// The template-level check finds an ingester alarm that reads a Service value the task definition does not set:
+// the task without METRICS_SERVICE (its metrics then carry the local default), an alarm on one stack's value, an
+// alarm on the value every stack once shared, an alarm reading the ingester where no task runs.
+func TestAlarmReadProblemsCatchIngesterMistakes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const setByTask = `            - {Name: METRICS_SERVICE, Value: !Sub "finfeed-${Environment}-ingester"}` + "\n"
+	const lostAlarm = `      MetricName: Lost
+      Dimensions: [{Name: Service, Value: !Sub "finfeed-${Environment}-ingester"}]`
+	const lostCondition = "  IngesterLostAlarm:\n    Type: AWS::CloudWatch::Alarm\n    Condition: IngesterEnabled\n"
+	for _, tt := range []struct {
+		name, old, new string
+		want           []string // all in one problem
+	}{
+		{"the task sets no METRICS_SERVICE", setByTask, "",
+			[]string{"IngesterSilentAlarm", "dimensions [Service=finfeed-dev-ingester], want [Service=finfeed-local-ingester]"}},
+		{"the task names another stack", setByTask, strings.Replace(setByTask, "${Environment}", "prod", 1),
+			[]string{"IngesterNoBarsAlarm", "dimensions [Service=finfeed-dev-ingester], want [Service=finfeed-prod-ingester]"}},
+		{"an alarm on dev's value", lostAlarm, strings.Replace(lostAlarm, "${Environment}", "dev", 1),
+			[]string{"IngesterLostAlarm", "Environment=prod", "dimensions [Service=finfeed-dev-ingester], want [Service=finfeed-prod-ingester]"}},
+		{"an alarm on the value stacks shared", lostAlarm, strings.Replace(lostAlarm, `!Sub "finfeed-${Environment}-ingester"`, "ingester", 1),
+			[]string{"IngesterLostAlarm", "finfeed/ingester/Lost: dimensions [Service=ingester], want [Service=finfeed-"}},
+		{"an alarm on the ingester where no task runs", lostCondition, strings.Replace(lostCondition, "    Condition: IngesterEnabled\n", "", 1),
+			[]string{"IngesterLostAlarm", "finfeed/ingester/Lost: no IngesterTask in this scenario writes it"}},
+	} {
+		if strings.Count(string(raw), tt.old) != 1 {
+			t.Fatalf("%s: template.yaml does not contain %q exactly once", tt.name, tt.old)
+		}
+		tpl, err := samtemplate.Parse([]byte(strings.Replace(string(raw), tt.old, tt.new, 1)))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		problems, _, _ := alarmReadProblems(t, tpl)
+		found := slices.ContainsFunc(problems, func(p string) bool {
+			for _, w := range tt.want {
+				if !strings.Contains(p, w) {
+					return false
+				}
+			}
+			return true
+		})
+		if !found {
+			t.Errorf("%s: problems %q, want one containing all of %q", tt.name, problems, tt.want)
+		}
 	}
 }
 
