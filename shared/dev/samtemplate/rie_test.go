@@ -3,6 +3,7 @@ package samtemplate_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ func TestRuntimeEmulator(t *testing.T) {
 			hosts, extra, event := c.setup(t, fixture)
 			for k, v := range envFile(t, c.envFile, f.LogicalID) {
 				if _, declared := f.Env[k]; !declared {
-					continue // as sam local invoke does (TestEnvFilesOverrideDeclaredVariables)
+					continue // as sam local invoke does (TestEnvFilesMatchTemplate)
 				}
 				for from, to := range hosts {
 					v = strings.ReplaceAll(v, from, to)
@@ -90,10 +91,47 @@ func TestRuntimeEmulator(t *testing.T) {
 	}
 }
 
-// TestEnvFilesOverrideDeclaredVariables wants every variable of an events/*.env.json file declared in its
-// function's template Environment: sam local invoke --env-vars only overrides declared variables
-// (samcli/local/lambdafn/env_vars.py) and silently drops any other name, so the local invoke would run without it.
-func TestEnvFilesOverrideDeclaredVariables(t *testing.T) {
+// leftOutOfEnvFiles are the variables a function's template Environment sets that its events/*.env.json
+// deliberately leaves out, by function, with the reason. None today: where local use needs another value (IAM
+// auth replaced by SCRAM with a local login, SigV4 by basic auth, a secret's ARN emptied beside plain paper keys,
+// the state bucket emptied for in-memory state), the file sets the variable to it, because a variable the file
+// leaves out keeps the template's value, and sam local invoke cannot resolve a resource's Ref or attribute (the
+// brokers, the table, the bucket): the function would start with an empty or made-up value instead.
+var leftOutOfEnvFiles = map[string]map[string]string{}
+
+// envFileProblems compares a function's events/*.env.json variables with the variables its template
+// Environment sets (Globals first): a file variable the template does not declare is dropped by sam local
+// invoke (samcli/local/lambdafn/env_vars.py), and a declared variable the file does not set runs with whatever
+// sam makes of the template's value, unless leftOut names it with a reason.
+func envFileProblems(declared map[string]any, file map[string]string, leftOut map[string]string) []string {
+	var problems []string
+	for _, k := range slices.Sorted(maps.Keys(file)) {
+		if _, ok := declared[k]; !ok {
+			problems = append(problems, fmt.Sprintf("sets %s, which the template does not declare: sam local invoke drops it", k))
+		} else if _, ok := leftOut[k]; ok {
+			problems = append(problems, fmt.Sprintf("sets %s, which is listed as left out on purpose", k))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(declared)) {
+		if _, ok := file[k]; !ok {
+			if _, ok := leftOut[k]; !ok {
+				problems = append(problems, fmt.Sprintf("lacks %s, which the template sets", k))
+			}
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(leftOut)) {
+		if _, ok := declared[k]; !ok {
+			problems = append(problems, fmt.Sprintf("%s is listed as left out on purpose, but the template does not set it", k))
+		}
+	}
+	return problems
+}
+
+// TestEnvFilesMatchTemplate wants each function's events/*.env.json, what make invoke-* passes to sam local
+// invoke --env-vars, to set exactly the variables the template sets on the function (after Globals), but for
+// those leftOutOfEnvFiles names: a local invoke then runs with the whole environment the file shows, nothing
+// dropped and nothing left to what sam makes of the template. (TestEnvironment checks the code reads each.)
+func TestEnvFilesMatchTemplate(t *testing.T) {
 	tpl := load(t, "template.yaml")
 	for _, f := range tpl.Functions() {
 		name, ok := envFiles[f.LogicalID]
@@ -101,10 +139,47 @@ func TestEnvFilesOverrideDeclaredVariables(t *testing.T) {
 			t.Errorf("%s has no events/*.env.json file in envFiles", f.LogicalID)
 			continue
 		}
-		for _, k := range slices.Sorted(maps.Keys(envFile(t, name, f.LogicalID))) {
-			if _, declared := f.Env[k]; !declared {
-				t.Errorf("events/%s sets %s for %s, but its template Environment does not declare it: sam local invoke drops it", name, k, f.LogicalID)
-			}
+		for _, p := range envFileProblems(f.Env, envFile(t, name, f.LogicalID), leftOutOfEnvFiles[f.LogicalID]) {
+			t.Errorf("events/%s (%s): %s", name, f.LogicalID, p)
+		}
+	}
+	for id := range leftOutOfEnvFiles {
+		if _, ok := envFiles[id]; !ok {
+			t.Errorf("leftOutOfEnvFiles names %s, which has no env file", id)
+		}
+	}
+}
+
+// The comparison finds each kind of mismatch, and lets a variable left out on purpose pass.
+func TestEnvFileProblemsCatchMistakes(t *testing.T) {
+	declared := map[string]any{"KAFKA_BROKERS": map[string]any{"Fn::GetAtt": []any{"KafkaSetup", "BootstrapBrokersSaslIam"}},
+		"CANDLES_TOPIC": "candles", "KAFKA_SECRET_ARN": map[string]any{"Ref": "KafkaSecret"}, "KAFKA_PASSWORD": ""}
+	file := func() map[string]string {
+		return map[string]string{"KAFKA_BROKERS": "host.docker.internal:9092", "CANDLES_TOPIC": "candles", "KAFKA_SECRET_ARN": "", "KAFKA_PASSWORD": "pw"}
+	}
+	if p := envFileProblems(declared, file(), nil); len(p) != 0 {
+		t.Fatalf("a matching file: %v", p)
+	}
+	for _, tt := range []struct {
+		name    string
+		edit    func(map[string]string)
+		leftOut map[string]string
+		want    string // "" for no problem
+	}{
+		{"variable missing", func(f map[string]string) { delete(f, "CANDLES_TOPIC") }, nil, "lacks CANDLES_TOPIC, which the template sets"},
+		{"variable the function does not have", func(f map[string]string) { f["CANDLE_TOPIC"] = "candles" }, nil, "sets CANDLE_TOPIC, which the template does not declare"},
+		{"left out on purpose", func(f map[string]string) { delete(f, "KAFKA_SECRET_ARN") }, map[string]string{"KAFKA_SECRET_ARN": "a plain password instead"}, ""},
+		{"left out, yet set", func(map[string]string) {}, map[string]string{"KAFKA_SECRET_ARN": "a plain password instead"}, "sets KAFKA_SECRET_ARN, which is listed as left out"},
+		{"left out, but not in the template", func(map[string]string) {}, map[string]string{"KAFKA_SECRET": "stale"}, "KAFKA_SECRET is listed as left out on purpose, but the template does not set it"},
+	} {
+		f := file()
+		tt.edit(f)
+		p := envFileProblems(declared, f, tt.leftOut)
+		switch {
+		case tt.want == "" && len(p) != 0:
+			t.Errorf("%s: problems %q, want none", tt.name, p)
+		case tt.want != "" && !slices.ContainsFunc(p, func(s string) bool { return strings.Contains(s, tt.want) }):
+			t.Errorf("%s: problems %q, want one saying %q", tt.name, p, tt.want)
 		}
 	}
 }
