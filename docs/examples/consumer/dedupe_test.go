@@ -47,3 +47,24 @@ func keepOnly(d *dedupe, b *Bar, v []byte) bool {
 	correction, keep := d.check(b, v)
 	return keep && !correction
 }
+
+// TestDecodeBar: an enriched bar decodes; a candle, a record of another shape and bad JSON are errors.
+func TestDecodeBar(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{`{"symbol":"JPM","timestamp":"2024-10-30 13:30:00","open":1,"high":1,"low":1,"close":1,"volume":5,"prevClose":null,"%change":null,"indicator":"Unknown"}`, true},
+		{`{"symbol":"JPM","interval":"5m","start":"2024-10-30 13:30:00","open":1,"high":1,"low":1,"close":1,"volume":5,"final":true}`, false},
+		{`{"symbol":"JPM","timestamp":"2024-10-30 13:30:00"}`, false},
+		{`{}`, false},
+		{`[1,2]`, false},
+		{`{"symbol":"JPM",`, false},
+	}
+	for _, tt := range tests {
+		var b Bar
+		if err := decodeBar([]byte(tt.in), &b); (err == nil) != tt.ok {
+			t.Errorf("decodeBar(%s): error %v, want ok %v", tt.in, err, tt.ok)
+		}
+	}
+}

@@ -8,7 +8,8 @@
 //	FINFEED_USER      SCRAM user (required); also the consumer group, the only one its ACLs allow
 //	FINFEED_PASSWORD  SCRAM password (required)
 //	FINFEED_TLS       true (default, MSK) or false (feed local)
-//	FINFEED_TOPIC     topic to read (default enhanced)
+//	FINFEED_TOPIC     topic of enriched bars to read (default enhanced; candles are another record, see
+//	                  `feed consume --topic candles`)
 //	FINFEED_MAX       exit after printing this many bars (default 0: until interrupted)
 //
 // A new group starts at the oldest retained bar; later runs continue after the last committed one.
@@ -170,7 +171,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 			r := it.Next()
 			done = append(done, r)
 			var b Bar
-			if err := json.Unmarshal(r.Value, &b); err != nil {
+			if err := decodeBar(r.Value, &b); err != nil {
 				fmt.Fprintf(os.Stderr, "consumer: skip %s/%d/%d: %v\n", r.Topic, r.Partition, r.Offset, err)
 				continue
 			}
@@ -191,6 +192,24 @@ func run(ctx context.Context, cfg config, stdout io.Writer) error {
 		}
 	}
 	return out.Flush()
+}
+
+// decodeBar decodes one enhanced record into b; a record without a symbol, a bar time or a close (a candle, or
+// another topic's record) is an error rather than a line of zeros.
+func decodeBar(value []byte, b *Bar) error {
+	var probe struct {
+		Close *float64 `json:"close"`
+	}
+	if err := json.Unmarshal(value, &probe); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(value, b); err != nil {
+		return err
+	}
+	if b.Symbol == "" || b.Timestamp == "" || probe.Close == nil {
+		return errors.New("not an enriched bar: symbol, timestamp or close missing")
+	}
+	return nil
 }
 
 // printBar writes one line: symbol, bar time, close, previous close, % change, indicator.
