@@ -40,11 +40,14 @@ type Enriched struct {
 	Volume float64
 	Time   time.Time
 	// Change is the percent change against PrevClose; both are meaningful only when HasPrev is true.
-	Change      float64
-	Indicator   Indicator
-	PrevClose   float64
-	HasPrev     bool
-	TradingDate Date
+	Change    float64
+	Indicator Indicator
+	PrevClose float64
+	HasPrev   bool
+	// PrevCloseAbsent is set by DecodeEnriched for a record with a %change and no prevClose key (the reference's
+	// nine-key form): PrevClose is then unknown, not 0, and AppendEnriched leaves the key out again.
+	PrevCloseAbsent bool
+	TradingDate     Date
 	// Indicators are the fields that follow tradingDate (sma20 … outOfSequence).
 	Indicators
 }

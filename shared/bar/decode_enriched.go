@@ -11,6 +11,8 @@ const (
 	eChange
 	eIndicator
 	eTradingDate
+	ePrevClose
+	ePrevCloseValue
 )
 
 // DecodeEnriched parses one enhanced-topic record (for consumers, the indexer and tests). It accepts the
@@ -33,6 +35,12 @@ func DecodeEnriched(data []byte) (Enriched, error) {
 	}
 	if seen&eTradingDate == 0 {
 		e.TradingDate = TradingDate(e.Time)
+	}
+	switch {
+	case seen&ePrevClose != 0 && (seen&ePrevCloseValue != 0) != e.HasPrev:
+		return e, invalid("prevClose and %%change: one is null and the other is not")
+	case seen&ePrevClose == 0 && e.HasPrev:
+		e.PrevCloseAbsent = true // the reference's nine keys: a %change, no prevClose
 	}
 	if err := ValidateSymbol(e.Symbol); err != nil {
 		return e, err
@@ -86,8 +94,11 @@ func (e *Enriched) setField(s *scanner, key []byte, seen *int) error {
 		*seen |= eChange
 		err = s.readNumber("%change", &e.Change, &e.HasPrev)
 	case "prevClose":
+		*seen |= ePrevClose
 		var has bool
-		err = s.readNumber("prevClose", &e.PrevClose, &has)
+		if err = s.readNumber("prevClose", &e.PrevClose, &has); has {
+			*seen |= ePrevCloseValue
+		}
 	case "indicator":
 		*seen |= eIndicator
 		var v string

@@ -29,8 +29,11 @@ func AppendEnriched(b []byte, e *Enriched) []byte {
 		b = AppendFloat(b, e.Change)
 		b = append(b, `,"indicator":"`...)
 		b = append(b, e.Indicator...)
-		b = append(b, `","prevClose":`...)
-		b = AppendFloat(b, e.PrevClose)
+		b = append(b, '"')
+		if !e.PrevCloseAbsent {
+			b = append(b, `,"prevClose":`...)
+			b = AppendFloat(b, e.PrevClose)
+		}
 	} else {
 		b = append(b, `","%change":null,"indicator":"`...)
 		b = append(b, Unknown...)

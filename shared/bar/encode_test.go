@@ -154,8 +154,22 @@ func TestDecodeEnrichedReferenceLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Volume != 255 || e.Change != -0.8784661217630548 || !e.HasPrev || e.TradingDate != (Date{2024, 7, 11}) {
+	if e.Volume != 255 || e.Change != -0.8784661217630548 || !e.HasPrev || !e.PrevCloseAbsent || e.TradingDate != (Date{2024, 7, 11}) {
 		t.Errorf("got %+v", e)
+	}
+	// written back, the previous close stays unknown rather than becoming 0
+	if out := string(AppendEnriched(nil, &e)); strings.Contains(out, "prevClose") || !strings.Contains(out, `"%change":-0.8784661217630548`) {
+		t.Errorf("re-encoded: %s", out)
+	}
+	const head = `{"symbol":"A","close":1,"open":1,"low":1,"high":1,"volume":1,"timestamp":"2024-07-11 19:49:00","indicator":"Neutral",`
+	for _, bad := range []string{
+		head + `"%change":1.5,"prevClose":null}`, // a change against an unknown close
+		head + `"%change":null,"prevClose":10}`,  // a known close and no change
+		head + `"prevClose":10}`,                 // the same, %change absent
+	} {
+		if _, err := DecodeEnriched([]byte(bad)); err == nil || !strings.Contains(err.Error(), "one is null") {
+			t.Errorf("DecodeEnriched(%s): error %v, want one naming prevClose and %%change", bad, err)
+		}
 	}
 	for _, bad := range []string{`{"symbol":"A"}`, `{"symbol":"A","close":1,"open":1,"low":1,"high":1,"volume":1,"timestamp":"2024-07-11 19:49:00","indicator":"Sideways"}`, `[]`} {
 		if _, err := DecodeEnriched([]byte(bad)); err == nil {

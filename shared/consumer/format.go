@@ -43,7 +43,7 @@ func AppendTSV(b []byte, e *bar.Enriched) []byte {
 		b = append(b, '\t')
 		b = bar.AppendFloat(b, v)
 	}
-	b = appendOptional(b, e.PrevClose, e.HasPrev)
+	b = appendOptional(b, e.PrevClose, e.HasPrev && !e.PrevCloseAbsent)
 	b = appendOptional(b, e.Change, e.HasPrev)
 	b = append(b, '\t')
 	b = append(b, e.Indicator...)

@@ -41,6 +41,8 @@ func TestAppendTSV(t *testing.T) {
 	late.Indicators = bar.Indicators{OutOfSequence: true}
 	bearish := all
 	bearish.MACross, bearish.VolumeAlert = bar.CrossBearish, false
+	reference := all // the reference's nine keys: a %change and no prevClose
+	reference.PrevCloseAbsent, reference.Indicators = true, bar.Indicators{}
 	tiny := null
 	tiny.Volume, tiny.Indicators.VWAPSession, tiny.Indicators.HasVWAPSession = 0, 1e-7, true
 	prefix := "JPM\t2024-10-31 19:22:00\t2024-10-31\t222.94\t223.01\t222.91\t223\t6013\t"
@@ -55,6 +57,7 @@ func TestAppendTSV(t *testing.T) {
 		{"out of sequence", late, prefix + "224.41\t-0.6283142462457094\tNeutral\t\t\t\t\t\t\tfalse\t\ttrue"},
 		{"bearish", bearish, prefix + "224.41\t-0.6283142462457094\tNeutral\t" +
 			"222.93727999999996\t222.888264\t222.92885244720748\t222.9263917066025\t54.3397594897997\t223.47599775794143\tfalse\tbearish\tfalse"},
+		{"reference form", reference, prefix + "\t-0.6283142462457094\tNeutral\t\t\t\t\t\t\tfalse\t\tfalse"},
 		{"exponent form", tiny, "JPM\t2024-10-31 19:22:00\t2024-10-31\t222.94\t223.01\t222.91\t223\t0\t\t\tUnknown\t\t\t\t\t\t1e-7\tfalse\t\tfalse"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ func Doc(naming search.Config, e *bar.Enriched) (search.Doc, error) {
 	if e.HasPrev {
 		d.Change = &e.Change
 	}
-	if e.HasPrev && e.PrevClose > 0 { // records in the reference's nine-key form carry no prevClose
+	if e.HasPrev && !e.PrevCloseAbsent { // records in the reference's nine-key form carry no prevClose
 		d.PrevClose = &e.PrevClose
 	}
 	src, err := json.Marshal(&d)
