@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -20,7 +21,7 @@ import (
 // noHistory is the replay source of a partition whose first record is the test's first: nothing before it.
 type noHistory struct{}
 
-func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, time.Time, []byte)) error {
 	return nil
 }
 

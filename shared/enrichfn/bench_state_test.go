@@ -77,7 +77,7 @@ func BenchmarkColdStart8k(b *testing.B) {
 		for _, v := range marketMinute(m) {
 			recs = append(recs, &kgo.Record{Topic: "raw", Value: v})
 			if m < before {
-				f.Replay(v)
+				f.Replay(v, time.Time{})
 			}
 		}
 		if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {

@@ -285,6 +285,9 @@ func (h *Handler) decode(d *decoded, out *kgo.Record, arena []byte, b *Batch) ([
 	value := arena[start:len(arena):len(arena)]
 	d.value = value
 	d.raw, err = bar.DecodeRaw(value)
+	if err == nil {
+		err = bar.CheckAhead(&d.raw, in.Timestamp.Time) // the fold's Replay applies the same rule
+	}
 	if err != nil {
 		h.reject(in, out, value, err.Error(), b)
 		return arena, false

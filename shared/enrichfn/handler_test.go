@@ -74,7 +74,7 @@ func newHandler(t *testing.T, p enrichfn.Producer, store enrich.PrevCloses) *enr
 // before them. (The state tests replay from kfake.)
 type noHistory struct{}
 
-func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, time.Time, []byte)) error {
 	return nil
 }
 
@@ -291,10 +291,15 @@ func TestHandleRecordsThatCannotBeStrictJSON(t *testing.T) {
 	}
 }
 
-// rawRecord encodes a raw-topic record as the MSK event source delivers it.
+// rawRecord encodes a raw-topic record as the MSK event source delivers it, written as the ingester writes it:
+// a second after its minute ends (a value that is not a bar gets the reference sample's time).
 func rawRecord(partition, offset int64, key, value string, headers ...map[string]events.JSONNumberBytes) events.KafkaRecord {
+	written := time.UnixMilli(1720727345000)
+	if b, err := bar.DecodeRaw([]byte(value)); err == nil {
+		written = b.Time.Add(61 * time.Second)
+	}
 	return events.KafkaRecord{Topic: "raw", Partition: partition, Offset: offset, TimestampType: "CREATE_TIME",
-		Timestamp: events.MilliSecondsEpochTime{Time: time.UnixMilli(1720727345000)},
+		Timestamp: events.MilliSecondsEpochTime{Time: written},
 		Key:       base64.StdEncoding.EncodeToString([]byte(key)), Value: base64.StdEncoding.EncodeToString([]byte(value)), Headers: headers}
 }
 
@@ -570,5 +575,41 @@ func TestHandleOversizedRecord(t *testing.T) {
 	}
 	if got := header(dlq[0], "source"); got != "raw/0/1" {
 		t.Errorf("source %q", got)
+	}
+}
+
+// A bar stamped far after its record was written (a clock fault) goes to the DLQ with its reason; the symbol's
+// next bar is not out of sequence behind it.
+func TestHandleBarAheadOfItsRecord(t *testing.T) {
+	c := broker(t)
+	h := newHandler(t, producer(t, c), closesStore{"AMZN": 196.365})
+	ahead := rawRecord(0, 2, "AMZN", strings.ReplaceAll(goodBar, "2024-07-11 19:49:00", "2099-07-11 19:50:00"))
+	ahead.Timestamp = events.MilliSecondsEpochTime{Time: time.Date(2024, 7, 11, 19, 50, 1, 0, time.UTC)}
+	ev := events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{
+		"raw-0": {
+			rawRecord(0, 1, "AMZN", goodBar),
+			ahead,
+			rawRecord(0, 3, "AMZN", strings.ReplaceAll(goodBar, "19:49:00", "19:51:00")),
+		},
+	}}
+	counts, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Enhanced != 2 || counts.DLQ != 1 {
+		t.Fatalf("counts %+v: want 2 enhanced and 1 dead letter", counts)
+	}
+	recs := consume(t, c, 3, "enhanced", "raw.dlq")
+	dlq := byTopic(recs, "raw.dlq")
+	if len(dlq) != 1 || header(dlq[0], "source") != "raw/0/2" ||
+		!strings.Contains(header(dlq[0], "error"), "2099-07-11 19:50:00 is 27392 days after") ||
+		!strings.Contains(header(dlq[0], "error"), "after the record was written (2024-07-11T19:50:01Z)") {
+		t.Fatalf("dead letters %d (%q): want raw/0/2 with the bar time, how far ahead and when it was written", len(dlq), header(dlq[0], "error"))
+	}
+	for _, r := range byTopic(recs, "enhanced") {
+		e, err := bar.DecodeEnriched(r.Value)
+		if err != nil || e.OutOfSequence {
+			t.Errorf("enhanced %s: %v, out of sequence %v", r.Value, err, e.OutOfSequence)
+		}
 	}
 }

@@ -38,6 +38,7 @@ type rawInput struct {
 	key, value []byte
 	partition  int32
 	offset     int64
+	written    time.Time // the record's timestamp, set by the broker client when it was produced
 }
 
 // propertyInput is the property test's raw topic on kfake (real TCP): the fixtures (the reference's AMZN bars,
@@ -108,7 +109,7 @@ func newPropertyInput(t *testing.T) *propertyInput {
 	}
 	in.parts = make([][]rawInput, statePartitions)
 	for _, r := range recs {
-		ri := rawInput{key: r.Key, value: r.Value, partition: r.Partition, offset: r.Offset}
+		ri := rawInput{key: r.Key, value: r.Value, partition: r.Partition, offset: r.Offset, written: r.Timestamp}
 		in.records = append(in.records, ri)
 		in.parts[r.Partition] = append(in.parts[r.Partition], ri)
 	}
@@ -134,8 +135,10 @@ func splitLines(b []byte) [][]byte {
 }
 
 // syntheticStream is 12 symbols over 150 minutes of one session: most minutes trade, 1 in 15 bars is followed
-// by a correction of it, 1 in 30 by a late bar (up to 20 minutes old), 1 in 100 by an invalid record; every
-// other symbol has a previous close.
+// by a correction of it, 1 in 30 by a late bar (up to 20 minutes old), 1 in 100 by an invalid record and 1 in 100
+// by a bar stamped in 2099 (a clock fault: the handler dead-letters it, and a replay must skip it too, or the
+// symbol's later bars would all be out of sequence and the partition's candles frozen); every other symbol has a
+// previous close.
 func syntheticStream(rng *rand.Rand) ([][]byte, []prevclose.Close) {
 	const symbols = 12
 	start := time.Date(2025, 6, 12, 13, 30, 0, 0, time.UTC)
@@ -174,6 +177,9 @@ func syntheticStream(rng *rand.Rand) ([][]byte, []prevclose.Close) {
 				out = append(out, bar.AppendRaw(nil, &r))
 			case 9:
 				out = append(out, []byte(`{"symbol":"`+r.Symbol+`","close":0}`))
+			case 10:
+				r.Time = r.Time.AddDate(2099-r.Time.Year(), 0, 0)
+				out = append(out, bar.AppendRaw(nil, &r))
 			}
 		}
 	}
@@ -190,6 +196,9 @@ func feedEnrichLines(t *testing.T, in *propertyInput) []string {
 	out := make([]string, len(in.records))
 	for i, r := range in.records {
 		raw, err := bar.DecodeRaw(r.value)
+		if err == nil {
+			err = bar.CheckAhead(&raw, r.written)
+		}
 		if err != nil {
 			continue
 		}
@@ -288,7 +297,8 @@ func eventOf(batches map[int32][]rawInput) events.KafkaEvent {
 		krs := make([]events.KafkaRecord, len(rs))
 		for i, r := range rs {
 			krs[i] = events.KafkaRecord{Topic: "raw", Partition: int64(p), Offset: r.offset, TimestampType: "CREATE_TIME",
-				Key: base64.StdEncoding.EncodeToString(r.key), Value: base64.StdEncoding.EncodeToString(r.value)}
+				Timestamp: events.MilliSecondsEpochTime{Time: r.written},
+				Key:       base64.StdEncoding.EncodeToString(r.key), Value: base64.StdEncoding.EncodeToString(r.value)}
 		}
 		ev.Records[fmt.Sprintf("raw-%d", p)] = krs
 	}

@@ -80,9 +80,10 @@ func (p *Partition) CandlesTooLate() uint64 { return p.candles.TooLate() }
 // function never calls it). The slice is valid until the next Apply.
 func (p *Partition) CloseCandles() []candles.Candle { return p.candles.Close() }
 
-// Replay implements state.Fold: a raw record's value, applied when bar.DecodeRaw accepts it, as the handler does.
-func (p *Partition) Replay(value []byte) {
-	if b, err := bar.DecodeRaw(value); err == nil {
+// Replay implements state.Fold: a raw record's value, applied when bar.DecodeRaw accepts it and its bar does not
+// start too far after the record was written (bar.CheckAhead), as the handler does.
+func (p *Partition) Replay(value []byte, written time.Time) {
+	if b, err := bar.DecodeRaw(value); err == nil && bar.CheckAhead(&b, written) == nil {
 		p.Apply(&b)
 	}
 }
@@ -96,7 +97,7 @@ func (p *Partition) Symbols() int { return len(p.series) }
 // Version is the encoding's format version, its first byte. A change of what the fold holds or computes gets a
 // new version: checkpoints of another version are not read (the engine replays instead), so no container ever
 // continues from state that another build computed differently.
-const Version = 2 // 2: candles after the series
+const Version = 3 // 2: candles after the series; 3: bars stamped more than bar.MaxAhead after their record was written are not applied
 
 // ErrCorrupt is wrapped by every Decode error.
 var ErrCorrupt = errors.New("corrupt partition state")

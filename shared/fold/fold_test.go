@@ -125,8 +125,8 @@ func TestCodecRoundTrip(t *testing.T) {
 		}
 		r, err := bar.DecodeRaw(v)
 		if err != nil {
-			orig.Replay(v)
-			copied.Replay(v)
+			orig.Replay(v, time.Time{})
+			copied.Replay(v, time.Time{})
 			continue
 		}
 		if a, b := result(orig.Apply(&r)), result(copied.Apply(&r)); a != b {
@@ -143,14 +143,14 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestReplayIsApply(t *testing.T) {
 	a, b := fold.New(), fold.New()
 	for _, v := range stream(t) {
-		a.Replay(v)
+		a.Replay(v, time.Time{})
 		if r, err := bar.DecodeRaw(v); err == nil {
 			b.Apply(&r)
 		}
 	}
 	before := a.AppendBinary(nil)
 	for _, bad := range []string{"", "null", "{}", `{"symbol":"JPM"}`, "not json"} {
-		a.Replay([]byte(bad))
+		a.Replay([]byte(bad), time.Time{})
 	}
 	if after := a.AppendBinary(nil); !bytes.Equal(before, after) || !bytes.Equal(after, b.AppendBinary(nil)) {
 		t.Error("replay differs from apply, or an invalid record changed the partition")
@@ -165,7 +165,7 @@ func TestDecodeCorrupt(t *testing.T) {
 		if i > 300 {
 			break
 		}
-		p.Replay(v)
+		p.Replay(v, time.Time{})
 	}
 	blob := p.AppendBinary(nil)
 	for n := range len(blob) {
@@ -227,7 +227,7 @@ func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
 	for i, v := range values {
 		r, err := bar.DecodeRaw(v)
 		if err != nil {
-			p.Replay(v)
+			p.Replay(v, time.Time{})
 			continue
 		}
 		bars = append(bars, r)
@@ -273,5 +273,28 @@ func checkCandles(t *testing.T, values [][]byte, aggregate bool) {
 	}
 	if n := p.CandlesTooLate(); n != 0 {
 		t.Errorf("%d bars too late, want 0", n)
+	}
+}
+
+// TestReplaySkipsBarsAhead: a bar stamped more than bar.MaxAhead after its record was written is not applied
+// (the handler dead-letters it); one within the bound, or a record without a timestamp, is.
+func TestReplaySkipsBarsAhead(t *testing.T) {
+	at := time.Date(2025, 6, 12, 14, 0, 0, 0, time.UTC)
+	v := bar.AppendRaw(nil, &bar.Raw{Symbol: "AAPL", Open: 1, High: 1, Low: 1, Close: 1, Volume: 1, Time: at})
+	for _, tt := range []struct {
+		name    string
+		written time.Time
+		applied bool
+	}{
+		{"written after its minute", at.Add(61 * time.Second), true},
+		{"no timestamp", time.Time{}, true},
+		{"within the bound", at.Add(-bar.MaxAhead), true},
+		{"an hour ahead", at.Add(-time.Hour), false},
+	} {
+		p := fold.New()
+		p.Replay(v, tt.written)
+		if got := p.Time().Equal(at); got != tt.applied {
+			t.Errorf("%s: applied %v, want %v", tt.name, got, tt.applied)
+		}
 	}
 }

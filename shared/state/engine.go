@@ -16,9 +16,9 @@ import (
 
 // Fold is the state of one raw partition: a deterministic fold over its valid records in offset order.
 type Fold interface {
-	// Replay applies one raw record's value as the handler applies it (a record the handler rejects leaves the
-	// fold unchanged).
-	Replay(value []byte)
+	// Replay applies one raw record's value, written at written (the Kafka record's timestamp), as the handler
+	// applies it (a record the handler rejects leaves the fold unchanged).
+	Replay(value []byte, written time.Time)
 	// Time is the bar time of the newest record applied (zero before any): the checkpoint policy's clock.
 	Time() time.Time
 	// AppendBinary appends the fold's encoding, versioned by the fold itself.
@@ -32,9 +32,9 @@ type Codec[F Fold] struct {
 }
 
 // Source reads a raw partition for a replay: the records with from <= offset < to in offset order (from < 0:
-// from the partition's earliest available record), each handed to fn.
+// from the partition's earliest available record), each handed to fn with its timestamp.
 type Source interface {
-	Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64, value []byte)) error
+	Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64, written time.Time, value []byte)) error
 }
 
 // DefaultCheckpointEvery is how much bar time passes between two checkpoints of a partition by default.
@@ -196,8 +196,8 @@ func (e *Engine[F]) Begin(ctx context.Context, topic string, partition int32, of
 	start := time.Now()
 	n := int64(0)
 	saved, last := int64(-1), e.now()
-	err = e.source.Replay(ctx, topic, partition, from, offset, func(o int64, value []byte) {
-		fold.Replay(value)
+	err = e.source.Replay(ctx, topic, partition, from, offset, func(o int64, written time.Time, value []byte) {
+		fold.Replay(value, written)
 		n++
 		if now := e.now(); now.Sub(last) >= e.progress && o+1 < offset {
 			last = now

@@ -61,7 +61,7 @@ func startRaw(t *testing.T, n int) *rawLog {
 func (l *rawLog) foldAt(offset int64) *sumFold {
 	f := newSumFold()
 	for _, v := range l.values[:offset] {
-		f.Replay(v)
+		f.Replay(v, time.Time{})
 	}
 	return f
 }
@@ -88,7 +88,7 @@ func runBatch(t *testing.T, e *state.Engine[*sumFold], l *rawLog, from, to int64
 		t.Fatalf("begin at %d: fold %+v, want %+v", from, *lease.Fold, *want)
 	}
 	for _, v := range l.values[from:to] {
-		lease.Fold.Replay(v)
+		lease.Fold.Replay(v, time.Time{})
 	}
 	if fail {
 		e.Abort(lease)
@@ -286,7 +286,7 @@ func TestKafkaReplay(t *testing.T) {
 		first, end int64
 	}{{-1, 30, 0, 30}, {5, 12, 5, 12}, {-1, 1, 0, 1}, {29, 30, 29, 30}, {10, 10, 0, 0}, {-1, 0, 0, 0}} {
 		var got []int64
-		err := src.Replay(ctx, testTopic, 1, c.from, c.to, func(off int64, v []byte) {
+		err := src.Replay(ctx, testTopic, 1, c.from, c.to, func(off int64, _ time.Time, v []byte) {
 			if string(v) != string(l.values[off]) {
 				t.Errorf("offset %d: value %q, want %q", off, v, l.values[off])
 			}
@@ -305,15 +305,15 @@ func TestKafkaReplay(t *testing.T) {
 	}
 	// a log that ends before the range does (a made-up event under sam local invoke): what exists, no wait
 	var past []int64
-	if err := src.Replay(ctx, testTopic, 1, 20, 100, func(off int64, _ []byte) { past = append(past, off) }); err != nil || len(past) != 10 || past[0] != 20 {
+	if err := src.Replay(ctx, testTopic, 1, 20, 100, func(off int64, _ time.Time, _ []byte) { past = append(past, off) }); err != nil || len(past) != 10 || past[0] != 20 {
 		t.Errorf("replay [20,100) of 30 records: got %v, %v; want offsets 20..29", past, err)
 	}
-	if err := src.Replay(ctx, testTopic, 0, -1, 5, func(int64, []byte) { t.Error("a record from the empty partition") }); err != nil {
+	if err := src.Replay(ctx, testTopic, 0, -1, 5, func(int64, time.Time, []byte) { t.Error("a record from the empty partition") }); err != nil {
 		t.Errorf("replay of an empty partition: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := src.Replay(cctx, testTopic, 1, 0, 30, func(int64, []byte) {}); !errors.Is(err, context.Canceled) {
+	if err := src.Replay(cctx, testTopic, 1, 0, 30, func(int64, time.Time, []byte) {}); !errors.Is(err, context.Canceled) {
 		t.Errorf("replay with a done context: got %v, want context.Canceled", err)
 	}
 }
@@ -325,15 +325,15 @@ type cutSource struct {
 	max   int
 }
 
-func (c cutSource) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, []byte)) error {
+func (c cutSource) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, time.Time, []byte)) error {
 	n := 0
 	errCut := errors.New("cut")
-	err := c.inner.Replay(ctx, topic, partition, from, to, func(o int64, v []byte) {
+	err := c.inner.Replay(ctx, topic, partition, from, to, func(o int64, w time.Time, v []byte) {
 		if n == c.max {
 			panic(errCut)
 		}
 		n++
-		fn(o, v)
+		fn(o, w, v)
 	})
 	return err
 }
@@ -341,7 +341,7 @@ func (c cutSource) Replay(ctx context.Context, topic string, partition int32, fr
 // safeReplay turns cutSource's panic into the error a timed-out replay returns.
 type safeReplay struct{ cutSource }
 
-func (s safeReplay) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, []byte)) (err error) {
+func (s safeReplay) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(int64, time.Time, []byte)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("replay cut short: %w", context.DeadlineExceeded)

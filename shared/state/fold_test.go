@@ -22,7 +22,7 @@ type sumFold struct {
 
 func newSumFold() *sumFold { return &sumFold{} }
 
-func (f *sumFold) Replay(value []byte) {
+func (f *sumFold) Replay(value []byte, _ time.Time) {
 	sec, _, ok := strings.Cut(string(value), " ")
 	t, err := strconv.ParseInt(sec, 10, 64)
 	if !ok || err != nil {

@@ -33,7 +33,7 @@ func NewKafka(cfg kafka.Config, deps kafka.Deps, opts ...kgo.Opt) *Kafka {
 // Replay implements Source. It first asks for the partition's start and end offsets, so it reads only records
 // that exist (a partition whose log ends before to, as under `sam local invoke` with a made-up event, gives what
 // it has); ctx bounds it.
-func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64, value []byte)) error {
+func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from, to int64, fn func(offset int64, written time.Time, value []byte)) error {
 	if to <= 0 || (from >= 0 && from >= to) {
 		return nil
 	}
@@ -72,7 +72,7 @@ func (k *Kafka) Replay(ctx context.Context, topic string, partition int32, from,
 				done = true
 				return
 			}
-			fn(r.Offset, r.Value)
+			fn(r.Offset, r.Timestamp, r.Value)
 			if r.Offset == stop-1 {
 				done = true
 			}

@@ -66,7 +66,7 @@ func emfDeclared(t *testing.T, out []byte) (names map[string]bool, dims [][]stri
 // noHistory is a replay source with nothing before the test's one-record batch.
 type noHistory struct{}
 
-func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, []byte)) error {
+func (noHistory) Replay(context.Context, string, int32, int64, int64, func(int64, time.Time, []byte)) error {
 	return nil
 }
 
