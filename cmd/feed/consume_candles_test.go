@@ -13,7 +13,6 @@ import (
 	"github.com/finfeed/finfeed/shared/candles"
 	"github.com/finfeed/finfeed/shared/dev/candlecheck"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
-	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
@@ -24,11 +23,7 @@ var candleColumns = []string{"symbol", "interval", "start", "open", "high", "low
 // does: key symbol, timestamp the candle start.
 func produceCandles(t *testing.T, r *localRun, cs ...candles.Candle) {
 	t.Helper()
-	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
-		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := r.serviceClient(t)
 	defer cl.Close()
 	for i := range cs {
 		rec := &kgo.Record{Topic: topics.Candles, Key: []byte(cs[i].Symbol), Value: candles.AppendCandle(nil, &cs[i]), Timestamp: cs[i].Start}

@@ -15,7 +15,6 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/synth"
 	"github.com/finfeed/finfeed/shared/enrich"
-	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
 )
 
@@ -208,11 +207,7 @@ func TestConsumeTSVAgainstLocal(t *testing.T) {
 // pipeline would write).
 func produceEnhanced(t *testing.T, r *localRun, values ...string) {
 	t.Helper()
-	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
-		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := r.serviceClient(t)
 	defer cl.Close()
 	for _, v := range values {
 		e, err := bar.DecodeEnriched([]byte(v))

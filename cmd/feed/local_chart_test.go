@@ -27,7 +27,6 @@ import (
 	"github.com/finfeed/finfeed/shared/dev/chart"
 	"github.com/finfeed/finfeed/shared/dev/synth"
 	indicator "github.com/finfeed/finfeed/shared/indicators"
-	"github.com/finfeed/finfeed/shared/kafka"
 )
 
 var chartRE = regexp.MustCompile(`chart: (http://127\.0\.0\.1:\d+/)`)
@@ -87,11 +86,7 @@ func TestLocalChartInBrowser(t *testing.T) {
 	next.Time = last.Time.Add(time.Minute)
 	next.Open, next.Close = last.Close, math.Round(last.Close*1.004*100)/100
 	next.High, next.Low = next.Close+0.05, last.Close-0.05
-	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM, Username: r.serviceUser, Password: r.servicePass},
-		kafka.Deps{}, kgo.DefaultProduceTopic("raw"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := r.serviceClient(t, kgo.DefaultProduceTopic("raw"))
 	defer cl.Close()
 	written := time.Now()
 	if err := cl.ProduceSync(t.Context(), &kgo.Record{Key: []byte(symbol), Value: bar.AppendRaw(nil, &next)}).FirstErr(); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/dev/fixtures"
 	"github.com/finfeed/finfeed/shared/dev/synth"
-	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/topics"
 )
 
@@ -59,11 +58,7 @@ func TestLocalDataDirRestart(t *testing.T) {
 	}
 	saramaRead(t, r.addr, r.serviceUser, r.servicePass, "raw", len(all))
 
-	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
-		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := r.serviceClient(t)
 	defer cl.Close()
 	var committed int64
 	waitFor(t, "the second run's commits", func() bool {
@@ -107,11 +102,7 @@ func TestLocalDataDirResumeWritesEachSessionBarOnce(t *testing.T) {
 	args := []string{"--data-dir", dir, "--kafka-addr", "127.0.0.1:0", "--customer-user", "alice", "--customer-password", "pw"}
 	// a market minute per second: the session takes minutes, so this run is stopped long before it is done
 	r := startLocal(t, nil, append(args, "--speed", "60")...)
-	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
-		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := r.serviceClient(t)
 	var ingested []*kgo.Record
 	for i := range 20 {
 		ingested = append(ingested, &kgo.Record{Topic: "raw", Key: []byte("ZZING"),

@@ -18,7 +18,9 @@ import (
 	"github.com/finfeed/finfeed/shared/bar"
 	"github.com/finfeed/finfeed/shared/enrich"
 	"github.com/finfeed/finfeed/shared/fold"
+	"github.com/finfeed/finfeed/shared/kafka"
 	"github.com/finfeed/finfeed/shared/prevclose"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // waitLimit bounds every wait in these tests: generous, since the machine is shared.
@@ -132,6 +134,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // localRun is a `feed local` running in the test process.
+// serviceClient is a Kafka client logged in as feed local's service principal (the one the pipeline writes
+// with); the caller closes it.
+func (r *localRun) serviceClient(t *testing.T, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kafka.NewClient(t.Context(), kafka.Config{Brokers: []string{r.addr}, Auth: kafka.AuthSCRAM,
+		Username: r.serviceUser, Password: r.servicePass}, kafka.Deps{}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 type localRun struct {
 	addr        string
 	serviceUser string
