@@ -6,7 +6,7 @@ BIN := bin
 CFNSPEC_DIR := tools/cfnspec
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: all run test test-unit fuzz deps vet fmt bench bench-market clean contract screenshot
+.PHONY: all run test test-unit fuzz deps vet fmt bench bench-market bench-smoke clean contract screenshot
 
 all: test
 
@@ -18,9 +18,15 @@ run:
 ## their own module), a short fuzz of the record and indicator-state decoders, and the customer contract checked by independent tools
 test: deps vet
 	$(GO) test -count=1 ./...
+	$(MAKE) bench-smoke
 	cd tools/jsonbench && GOEXPERIMENT=jsonv2 $(GO) test -count=1 .
 	$(MAKE) fuzz FUZZTIME=10s
 	$(MAKE) contract
+
+## bench-smoke: every benchmark once (-benchtime=1x): they check their own results (a benchmark whose input the
+## handler starts to reject fails instead of timing the dead-letter path); numbers come from `make bench`
+bench-smoke:
+	@out=$$($(GO) test -count=1 -run='^$$' -bench=. -benchtime=1x ./... 2>&1) || { echo "$$out" | grep -Ev '^(Benchmark|goos|goarch|pkg|cpu|PASS|ok |\? )'; exit 1; }; echo "bench-smoke: every benchmark ran once"
 
 ## screenshot: docs/chart.png, the live chart `feed local` serves, from a real run: the browser test
 ## (TestLocalChartInBrowser: the synthetic session in `feed local`, the page in headless chromium) saves it
@@ -93,7 +99,7 @@ BENCHCOUNT ?= 10
 ## docs/performance.md explains the numbers.
 bench: deps
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|EnrichBatch10k|Candles10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
+	$(GO) test -run='^$$' -bench='^Benchmark(Floor10k|FloorIndicators10k|EnrichBatch10k|Candles10k)$$' -benchmem -benchtime=20x -count=$(BENCHCOUNT) ./shared/enrichfn > $(BIN)/bench-enrich.txt
 	$(BENCHSTAT) -col .name $(BIN)/bench-enrich.txt
 	$(GO) test -run='^$$' -bench=. -benchmem -count=6 ./shared/bar > $(BIN)/bench-codec.txt
 	$(BENCHSTAT) $(BIN)/bench-codec.txt
