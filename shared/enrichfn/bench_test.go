@@ -157,6 +157,7 @@ func BenchmarkEnrichBatch10k(b *testing.B) {
 			b.Fatalf("counts %+v", out.Counts)
 		}
 		h.Commit(context.Background(), &out)
+		h.Release(&out) // as Handle does once the batch is written
 		b.StopTimer()
 		k++
 		ev = benchEventAt(k)

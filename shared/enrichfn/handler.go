@@ -54,6 +54,8 @@ type Handler struct {
 	metrics      io.Writer
 	functionName string
 	now          func() time.Time
+	// spare is the output memory of the last batch Handle finished, kept for the next Build (Release).
+	spare []byte
 }
 
 // NewHandler assembles a handler from its parts.
@@ -107,6 +109,8 @@ type Batch struct {
 	// leases are the folds of the batch's partitions, each with the offset after its last record: Commit keeps
 	// them once the records are written; a batch that fails never commits them.
 	leases []partitionLease
+	// arena holds the bytes the records' keys and values point into (Release hands it to the next Build).
+	arena []byte
 }
 
 type partitionLease struct {
@@ -119,7 +123,20 @@ type partitionLease struct {
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Counts, error) {
 	b, err := h.handle(ctx, ev)
 	h.emit(ctx, ev, &b, err != nil)
+	if err == nil { // a failed batch may have records still buffered in the producer: its memory is not reused
+		h.Release(&b)
+	}
 	return b.Counts, err
+}
+
+// Release hands the output memory of a batch whose records are written (produced and flushed, nothing keeps
+// them) to the next Build: a warm container then writes each batch's records into the same arena instead of
+// allocating and zeroing megabytes per invocation. b's records must not be used after it.
+func (h *Handler) Release(b *Batch) {
+	if cap(b.arena) > cap(h.spare) {
+		h.spare = b.arena[:0]
+	}
+	b.arena, b.Records = nil, nil
 }
 
 // handle builds, produces and logs one batch.
@@ -184,7 +201,13 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 	// One arena for all output bytes: the decoded value (3/4 of its base64) and the enriched record (about the
 	// same size again, plus the key and the indicator fields). Slices stay valid if it has to grow, but growing
 	// copies everything written so far, so it is sized for the indicators' longest form up front.
-	arena := make([]byte, 0, size/4*3*2+n*(48+indicatorBytes))
+	var arena []byte
+	if need := size/4*3*2 + n*(48+indicatorBytes); cap(h.spare) >= need {
+		arena = h.spare[:0] // a released batch's memory (Release)
+	} else {
+		arena = make([]byte, 0, need)
+	}
+	h.spare = nil
 	recs := make([]kgo.Record, n)
 	ds := make([]decoded, n)
 	lookups := make([]enrich.Lookup, 0, 64)
@@ -246,6 +269,7 @@ func (h *Handler) Build(ctx context.Context, ev events.KafkaEvent) (Batch, error
 			b.Counts.Candles++
 		}
 	}
+	b.arena = arena
 	return b, nil
 }
 
